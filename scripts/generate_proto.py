@@ -1,0 +1,62 @@
+"""Regenerate seldon_server/proto from proto/ (run: python scripts/generate_proto.py [OUT_DIR])."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROTO_DIR = ROOT / "proto"
+PACKAGE = "seldon_server.proto"
+SOURCES = [
+    "prediction.proto",
+    "tensorflow/core/framework/tensor.proto",
+    "tensorflow/core/framework/tensor_shape.proto",
+    "tensorflow/core/framework/resource_handle.proto",
+    "tensorflow/core/framework/types.proto",
+]
+
+
+def _rewrite_imports(text: str) -> str:
+    # protoc emits imports relative to the proto root; make them absolute inside our package.
+    text = re.sub(
+        r"^from tensorflow\.core\.framework import",
+        f"from {PACKAGE}.tensorflow.core.framework import",
+        text,
+        flags=re.M,
+    )
+    return re.sub(r"^import prediction_pb2 as", f"from {PACKAGE} import prediction_pb2 as", text, flags=re.M)
+
+
+def generate(out_dir: Path) -> None:
+    from grpc_tools import protoc  # dev dependency, only needed here
+
+    include = str(Path(protoc.__file__).parent / "_proto")
+    with tempfile.TemporaryDirectory() as tmp:
+        args = ["protoc", f"-I{PROTO_DIR}", f"-I{include}", f"--python_out={tmp}", f"--pyi_out={tmp}"]
+        if protoc.main([*args, f"--grpc_python_out={tmp}", "prediction.proto"]) != 0:
+            raise SystemExit("protoc failed on prediction.proto")
+        if protoc.main([*args, *SOURCES[1:]]) != 0:
+            raise SystemExit("protoc failed on the tensorflow protos")
+        for path in sorted(Path(tmp).rglob("*.py*")):
+            target = out_dir / path.relative_to(tmp)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(_rewrite_imports(path.read_text()))
+    for package_dir in [out_dir, *sorted(p for p in out_dir.rglob("*") if p.is_dir())]:
+        if package_dir.name != "__pycache__":
+            (package_dir / "__init__.py").touch()
+
+
+def main() -> None:
+    out_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "seldon_server" / "proto"
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    generate(out_dir)
+    (out_dir / "__init__.py").write_text('"""Generated protobuf code; regenerate with scripts/generate_proto.py."""\n')
+
+
+if __name__ == "__main__":
+    main()

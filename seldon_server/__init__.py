@@ -1,0 +1,1 @@
+"""seldon-server: a Seldon Core v1 compatible model server."""

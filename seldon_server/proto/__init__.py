@@ -1,0 +1,1 @@
+"""Generated protobuf code; regenerate with scripts/generate_proto.py."""
