@@ -1,0 +1,176 @@
+"""SeldonMessage protobuf <-> internal messages, with numeric payloads moved as packed bytes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from google.protobuf import json_format
+
+from seldon_server.codecs import numpy as np_codec
+from seldon_server.codecs import tftensor
+from seldon_server.codecs.message import Message
+from seldon_server.codecs.wire import decode_numeric_list_value, encode_numeric_list_value
+from seldon_server.errors import BadDataError
+from seldon_server.proto import prediction_pb2
+
+SeldonMessage = prediction_pb2.SeldonMessage
+
+
+def decode(request: Any) -> Message:
+    """SeldonMessage -> internal message (numbers in ndarray/jsonData/tags arrive as floats)."""
+    meta = json_format.MessageToDict(request.meta) if request.HasField("meta") else {}
+    kind = request.WhichOneof("data_oneof")
+    if kind == "data":
+        array, encoding = datadef_to_array(request.data)
+        return Message("data", array, list(request.data.names), encoding, meta)
+    if kind == "jsonData":
+        return Message("jsonData", json_format.MessageToDict(request.jsonData), meta=meta)
+    if kind == "strData":
+        return Message("strData", request.strData, meta=meta)
+    if kind == "binData":
+        return Message("binData", request.binData, meta=meta)
+    if kind == "customData":
+        return Message("customData", request.customData, meta=meta)
+    raise BadDataError("Unknown data in SeldonMessage: no data, binData, strData, jsonData or customData")
+
+
+def datadef_to_array(datadef: Any) -> tuple[np.ndarray, Any]:
+    """DefaultData -> (array, encoding); an unset DefaultData is an empty array."""
+    which = datadef.WhichOneof("data_oneof")
+    if which == "tensor":
+        return _tensor_to_array(datadef.tensor), "tensor"
+    if which == "ndarray":
+        array = decode_numeric_list_value(datadef.ndarray.SerializeToString())
+        if array is None:
+            array = np_codec.from_nested(json_format.MessageToDict(datadef.ndarray))
+        return array, "ndarray"
+    if which == "tftensor":
+        return tftensor.to_array(datadef.tftensor), "tftensor"
+    return np_codec.EMPTY.copy(), None
+
+
+def _tensor_to_array(tensor: Any) -> np.ndarray:
+    shape = list(tensor.shape)
+    if any(size < 0 for size in shape):
+        raise BadDataError(f"Invalid tensor: negative dimension in shape {shape}")
+    count = int(np.prod(shape, dtype=np.int64))
+    if len(tensor.values) != count:
+        raise BadDataError(
+            f"Invalid tensor: cannot reshape array of size {len(tensor.values)} into shape {shape}"
+        )
+    if count == 0:
+        return np.zeros(shape)
+    # Packed doubles are serialized last (field 2 after field 1): read them straight from the tail.
+    raw = tensor.SerializeToString()
+    values = np.frombuffer(raw, dtype="<f8", count=count, offset=len(raw) - 8 * count)
+    return values.astype(np.float64).reshape(shape)
+
+
+def encode(msg: Message) -> Any:
+    """Internal response message -> SeldonMessage (meta always present, as the original)."""
+    out = SeldonMessage()
+    if msg.meta:
+        try:
+            json_format.ParseDict(msg.meta, out.meta, ignore_unknown_fields=True)
+        except (json_format.ParseError, TypeError, ValueError) as exc:
+            raise BadDataError(f"Invalid meta in response: {exc}") from exc
+    else:
+        out.meta.SetInParent()
+    if msg.kind == "data":
+        fill_datadef(out.data, msg)
+    elif msg.kind == "strData":
+        out.strData = msg.value
+    elif msg.kind == "binData":
+        out.binData = bytes(msg.value)
+    elif msg.kind == "jsonData":
+        try:
+            json_format.ParseDict(msg.value, out.jsonData)
+        except (json_format.ParseError, TypeError, ValueError) as exc:
+            raise BadDataError(f"Invalid jsonData in response: {exc}") from exc
+    elif msg.kind == "customData":
+        out.customData.CopyFrom(msg.value)
+    return out
+
+
+def fill_datadef(datadef: Any, msg: Message) -> None:
+    """Write a response array into a DefaultData in the chosen encoding."""
+    array = msg.array if msg.array is not None else np.asarray(msg.value)
+    datadef.names.extend(str(name) for name in msg.names)
+    if msg.encoding == "tensor":
+        datadef.tensor.MergeFromString(_tensor_bytes(array))
+    elif msg.encoding == "tftensor":
+        datadef.tftensor.CopyFrom(tftensor.from_array(array))
+    else:
+        _fill_list_value(datadef.ndarray, array)
+
+
+def _tensor_bytes(array: np.ndarray) -> bytes:
+    shape = b"".join(_varint(size) for size in array.shape)
+    values = np.ascontiguousarray(array, dtype="<f8").tobytes()
+    out = b""
+    if shape:
+        out += b"\x0a" + _varint(len(shape)) + shape
+    if values:
+        out += b"\x12" + _varint(len(values)) + values
+    return out
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _fill_list_value(list_value: Any, array: np.ndarray) -> None:
+    list_value.SetInParent()
+    if array.size and np_codec.is_numeric(array) and array.dtype.kind != "c":
+        list_value.MergeFromString(encode_numeric_list_value(array))
+    elif array.ndim == 0:
+        list_value.append(array.item())
+    else:
+        list_value.extend(array.tolist())
+
+
+def message_to_dict(message: Any) -> dict[str, Any]:
+    """Proto -> JSON object with protobuf's JSON rules (used where the original did the same)."""
+    return json_format.MessageToDict(message)
+
+
+def take_raw_metrics(response: Any, keep: bool) -> list[dict[str, Any]]:
+    """Custom metrics in a raw hook's reply (dict or SeldonMessage); removed unless `keep`."""
+    if isinstance(response, dict):
+        meta = response.get("meta")
+        metrics = meta.get("metrics") if isinstance(meta, dict) else None
+        if not isinstance(metrics, list):
+            return []
+        if not keep:
+            del meta["metrics"]  # type: ignore[union-attr]
+        return metrics
+    if not isinstance(response, SeldonMessage) or not response.meta.metrics:
+        return []
+    metrics = [json_format.MessageToDict(metric) for metric in response.meta.metrics]
+    if not keep:
+        del response.meta.metrics[:]
+    return metrics
+
+
+class GrpcCodec:
+    """The gRPC side of dispatch: protobuf requests."""
+
+    name = "grpc"
+    decode = staticmethod(decode)
+    take_raw_metrics = staticmethod(take_raw_metrics)
+
+    @staticmethod
+    def decode_list(native: Any) -> list[Message]:
+        return [decode(message) for message in native.seldonMessages]
+
+
+GRPC_CODEC = GrpcCodec()

@@ -1,0 +1,123 @@
+"""Numeric google.protobuf.ListValue payloads read and written as bytes, without a Value per number.
+
+A number inside a ListValue is the 11 bytes `0a 09 11 <8-byte little-endian double>` (entry tag,
+Value length, number_value tag); a nested list is `0a <len> 32 <len> <ListValue>`. Building and
+parsing these with numpy keeps a 100x100 ndarray off the per-element Python path. Anything that is
+not a regular all-number nested list is left to the generic protobuf path (None is returned).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_NUMBER = np.dtype([("entry", "u1"), ("length", "u1"), ("tag", "u1"), ("value", "<f8")])
+_ENTRY_TAG, _NUMBER_LENGTH, _NUMBER_TAG, _LIST_TAG = 0x0A, 0x09, 0x11, 0x32
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _read_varint(buf: memoryview, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while pos < len(buf):
+        byte = buf[pos]
+        result |= (byte & 0x7F) << shift
+        pos += 1
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+    return -1, pos
+
+
+def encode_numeric_list_value(array: np.ndarray) -> bytes:
+    """Serialized ListValue for a non-empty numeric array of any rank >= 1."""
+    if array.ndim == 1:
+        numbers = np.empty(array.shape[0], dtype=_NUMBER)
+        numbers["entry"], numbers["length"], numbers["tag"] = _ENTRY_TAG, _NUMBER_LENGTH, _NUMBER_TAG
+        numbers["value"] = array
+        return numbers.tobytes()
+    parts = []
+    for sub in array:
+        inner = encode_numeric_list_value(sub)
+        value = b"\x32" + _varint(len(inner)) + inner
+        parts.append(b"\x0a" + _varint(len(value)) + value)
+    return b"".join(parts)
+
+
+def decode_numeric_list_value(buf: bytes) -> np.ndarray | None:
+    """float64 array for a regular all-number nested ListValue, else None."""
+    if not buf:
+        return None
+    return _decode(memoryview(buf))
+
+
+def _decode(buf: memoryview) -> np.ndarray | None:
+    if len(buf) >= 3 and buf[0] == _ENTRY_TAG and buf[1] == _NUMBER_LENGTH and buf[2] == _NUMBER_TAG:
+        return _decode_numbers(buf)
+    matrix = _decode_matrix(buf)
+    if matrix is not None:
+        return matrix
+    rows = []
+    pos = 0
+    while pos < len(buf):
+        if buf[pos] != _ENTRY_TAG:
+            return None
+        length, pos = _read_varint(buf, pos + 1)
+        end = pos + length
+        if length < 2 or end > len(buf) or buf[pos] != _LIST_TAG:
+            return None
+        inner_length, inner_pos = _read_varint(buf, pos + 1)
+        if inner_pos + inner_length != end or inner_length == 0:
+            return None
+        row = _decode(buf[inner_pos:end])
+        if row is None or (rows and row.shape != rows[0].shape):
+            return None
+        rows.append(row)
+        pos = end
+    return np.stack(rows) if rows else None
+
+
+def _decode_matrix(buf: memoryview) -> np.ndarray | None:
+    """Fast path for the common 2-D case: every row has the same header and width."""
+    if buf[0] != _ENTRY_TAG:
+        return None
+    length, pos = _read_varint(buf, 1)
+    if length < 2 or pos + length > len(buf) or buf[pos] != _LIST_TAG:
+        return None
+    inner_length, inner_pos = _read_varint(buf, pos + 1)
+    row_size = pos + length
+    if inner_pos + inner_length != row_size or inner_length % _NUMBER.itemsize:
+        return None
+    if inner_length == 0 or len(buf) % row_size:
+        return None
+    header = inner_pos
+    matrix = np.frombuffer(buf, dtype=np.uint8).reshape(-1, row_size)
+    if not (matrix[:, :header] == matrix[0, :header]).all():
+        return None
+    cells = matrix[:, header:].reshape(matrix.shape[0], -1, _NUMBER.itemsize)
+    if not (
+        (cells[:, :, 0] == _ENTRY_TAG).all()
+        and (cells[:, :, 1] == _NUMBER_LENGTH).all()
+        and (cells[:, :, 2] == _NUMBER_TAG).all()
+    ):
+        return None
+    return np.ascontiguousarray(cells[:, :, 3:]).view("<f8")[:, :, 0].astype(np.float64)
+
+
+def _decode_numbers(buf: memoryview) -> np.ndarray | None:
+    if len(buf) % _NUMBER.itemsize:
+        return None
+    numbers = np.frombuffer(buf, dtype=_NUMBER)
+    if not (
+        (numbers["entry"] == _ENTRY_TAG).all()
+        and (numbers["length"] == _NUMBER_LENGTH).all()
+        and (numbers["tag"] == _NUMBER_TAG).all()
+    ):
+        return None
+    return numbers["value"].astype(np.float64)

@@ -1,0 +1,359 @@
+"""The transport-free service layer: one operation per Seldon method, called by REST and gRPC."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+from google.protobuf import any_pb2, json_format
+
+from seldon_server.codecs import numpy as np_codec
+from seldon_server.codecs import proto as proto_codec
+from seldon_server.codecs.message import Message
+from seldon_server.custom_metrics import validate_metrics
+from seldon_server.errors import BadDataError, BadMetricError, SeldonNotImplementedError
+from seldon_server.model.adapter import UserModel
+from seldon_server.model.component import SeldonResponse
+
+logger = logging.getLogger(__name__)
+
+# The `method` label of custom metrics, per hook (as the original's metric tags).
+METRIC_METHOD = {
+    "predict": "predict",
+    "transform_input": "inputtransform",
+    "transform_output": "outputtransform",
+    "route": "router",
+    "aggregate": "aggregate",
+    "send_feedback": "feedback",
+    "health_status": "health",
+}
+
+
+class MetricsSink(Protocol):
+    def record(self, method: str, metrics: list[dict[str, Any]]) -> None: ...
+
+    def record_feedback(self, reward: float) -> None: ...
+
+
+class NullMetrics:
+    """Discards everything (tests, and processes that export no metrics)."""
+
+    def record(self, method: str, metrics: list[dict[str, Any]]) -> None:
+        pass
+
+    def record_feedback(self, reward: float) -> None:
+        pass
+
+
+class TransportCodec(Protocol):
+    """What the dispatcher needs from a transport: decoding, and raw-response metrics."""
+
+    name: str  # "rest" or "grpc": selects the deprecated <hook>_rest / <hook>_grpc variants
+
+    def decode(self, native: Any) -> Message: ...
+
+    def decode_list(self, native: Any) -> list[Message]: ...
+
+    def take_raw_metrics(self, response: Any, keep: bool) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """A transport-native response from a raw hook, sent back as it is."""
+
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchConfig:
+    include_metrics_in_client_response: bool = True
+    predictive_unit_id: str = ""
+    predictive_unit_image: str = ""
+    executor_enabled: bool = True
+
+
+def _no_span(name: str) -> AbstractContextManager[Any]:
+    return contextlib.nullcontext()
+
+
+class Dispatcher:
+    """Runs one Seldon operation against the user model; knows nothing of HTTP or gRPC."""
+
+    def __init__(
+        self,
+        model: UserModel,
+        config: DispatchConfig | None = None,
+        metrics: MetricsSink | None = None,
+    ) -> None:
+        self.model = model
+        self.config = config or DispatchConfig()
+        self.metrics: MetricsSink = metrics or NullMetrics()
+        # Tracing wraps user calls in a child span when enabled (set by the serving layer).
+        self.user_span: Callable[[str], AbstractContextManager[Any]] = _no_span
+        unit = self.config.predictive_unit_id
+        self._unit_path = {unit: self.config.predictive_unit_image} if unit else {}
+
+    # -- operations ------------------------------------------------------------------------
+
+    def predict(self, native: Any, codec: TransportCodec) -> Raw | Message:
+        return self._transform("predict", native, codec, fallback_identity=False)
+
+    def transform_input(self, native: Any, codec: TransportCodec) -> Raw | Message:
+        return self._transform("transform_input", native, codec, fallback_identity=True)
+
+    def transform_output(self, native: Any, codec: TransportCodec) -> Raw | Message:
+        return self._transform("transform_output", native, codec, fallback_identity=True)
+
+    def route(self, native: Any, codec: TransportCodec) -> Raw | Message:
+        raw = self._raw_hook("route", native, codec)
+        if raw is not None:
+            return raw
+        request = codec.decode(native)
+        if not self.model.has("route"):
+            raise self._not_defined("route", "Route not defined")
+        with self.user_span("route"):
+            result = SeldonResponse.create(
+                self.model.call_with_meta("route", request.value, request.names, request.meta)
+            )
+        # bool is an int subclass and passes, as in the original; numpy ints do not.
+        if not isinstance(result.data, int):
+            raise BadDataError(f"Routing response must be int but got {result.data}")
+        metrics = self._custom_metrics("route", result.metrics)
+        meta = self._meta(request, None, metrics, result.tags)
+        return self._payload(np.array([[result.data]]), request, meta)
+
+    def aggregate(self, native: Any, codec: TransportCodec) -> Raw | Message:
+        raw = self._raw_hook("aggregate", native, codec)
+        if raw is not None:
+            return raw
+        messages = codec.decode_list(native)
+        if not messages:
+            raise BadDataError("Invalid request data type: no messages to aggregate")
+        if not self.model.has("aggregate"):
+            raise self._not_defined("aggregate", "Aggregate not defined")
+        with self.user_span("aggregate"):
+            out = self.model.call(
+                "aggregate", [m.value for m in messages], [m.names for m in messages]
+            )
+        result = SeldonResponse.create(out)
+        metrics = self._custom_metrics("aggregate", result.metrics)
+        tags: dict[str, Any] = {}
+        request_path: dict[str, Any] = {}
+        inherited: list[Any] = []
+        for message in messages:
+            meta = message.meta or {}
+            tags.update(meta.get("tags") or {})
+            request_path.update(meta.get("requestPath") or {})
+            inherited.extend(meta.get("metrics") or [])
+        first = messages[0]
+        puid = (first.meta or {}).get("puid")
+        meta = self._build_meta(tags, inherited + metrics, result.tags, puid, request_path)
+        return self._payload(result.data, first, meta)
+
+    def send_feedback(self, feedback: Any, codec: TransportCodec) -> Raw | Message:
+        """`feedback` is a Feedback proto on both transports (REST parses the JSON strictly)."""
+        if self.config.executor_enabled and feedback.reward:
+            self.metrics.record_feedback(feedback.reward)
+        legacy = f"send_feedback_{codec.name}"
+        if self.model.has(legacy):
+            arg = json_format.MessageToJson(feedback) if codec.name == "rest" else feedback
+            return Raw(_as_seldon_message(self.model.call(legacy, arg)))
+        if self.model.has("send_feedback_raw"):
+            try:
+                response = self.model.call("send_feedback_raw", feedback)
+            except SeldonNotImplementedError:
+                pass
+            else:
+                response = _as_seldon_message(response)
+                self._record_raw_metrics("send_feedback", response, proto_codec.GRPC_CODEC)
+                return Raw(response)
+        features, encoding = proto_codec.datadef_to_array(feedback.request.data)
+        truth, _ = proto_codec.datadef_to_array(feedback.truth.data)
+        names = list(feedback.request.data.names)
+        key = self.config.predictive_unit_id or "0"
+        routing_map = feedback.response.meta.routing
+        routing = routing_map[key] if key in routing_map else None
+        data: Any = None
+        if self.model.has("send_feedback"):
+            try:
+                with self.user_span("send_feedback"):
+                    data = self.model.call_feedback(features, names, feedback.reward, truth, routing)
+            except SeldonNotImplementedError:
+                data = None
+        result = SeldonResponse.create(data)
+        metrics = self._custom_metrics("send_feedback", result.metrics)
+        request_kind = feedback.request.WhichOneof("data_oneof")
+        shape = Message(request_kind, None, names, encoding if request_kind == "data" else None)
+        meta = self._build_meta({}, metrics, result.tags, feedback.request.meta.puid, {})
+        value = np.array([]) if result.data is None else result.data
+        return self._payload(value, shape, meta)
+
+    def health_status(self) -> Raw | Message:
+        """Health probes never call metrics() (they used to bump custom counters)."""
+        if self.model.has("health_status_raw"):
+            try:
+                return Raw(self.model.call("health_status_raw"))
+            except SeldonNotImplementedError:
+                pass
+        if self.model.has("health_status"):
+            try:
+                value = self.model.call("health_status")
+            except SeldonNotImplementedError:
+                value = "not implemented - assuming healthy"
+        elif self.model.inherits("health_status"):
+            value = "not implemented - assuming healthy"
+        else:
+            value = "healthy"
+        meta = self._build_meta({}, [], {}, None, {})
+        return self._payload(value, Message(None, None), meta)
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def _transform(
+        self, hook: str, native: Any, codec: TransportCodec, *, fallback_identity: bool
+    ) -> Raw | Message:
+        raw = self._raw_hook(hook, native, codec)
+        if raw is not None:
+            return raw
+        request = codec.decode(native)
+        out: Any = request.value if fallback_identity else []
+        if self.model.has(hook):
+            try:
+                with self.user_span(hook):
+                    out = self.model.call_with_meta(hook, request.value, request.names, request.meta)
+            except SeldonNotImplementedError:
+                pass
+        result = SeldonResponse.create(out)
+        metrics = self._custom_metrics(hook, result.metrics)
+        meta = self._meta(request, request.meta, metrics, result.tags)
+        return self._payload(result.data, request, meta)
+
+    def _raw_hook(self, hook: str, native: Any, codec: TransportCodec) -> Raw | None:
+        legacy = f"{hook}_{codec.name}"
+        if self.model.has(legacy):
+            with self.user_span(legacy):
+                return Raw(self.model.call(legacy, native))
+        if not self.model.has(f"{hook}_raw"):
+            return None
+        try:
+            with self.user_span(f"{hook}_raw"):
+                response = self.model.call(f"{hook}_raw", native)
+        except SeldonNotImplementedError:
+            return None
+        self._record_raw_metrics(hook, response, codec)
+        return Raw(response)
+
+    def _record_raw_metrics(self, hook: str, response: Any, codec: Any) -> None:
+        keep = self.config.include_metrics_in_client_response
+        metrics = codec.take_raw_metrics(response, keep)
+        if metrics:
+            self.metrics.record(METRIC_METHOD[hook], metrics)
+
+    def _custom_metrics(self, hook: str, runtime: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        method = METRIC_METHOD[hook]
+        _check_metrics(runtime)
+        self.metrics.record(method, runtime)
+        static = self.model.optional("metrics", None)
+        if static is not None:
+            _check_metrics(static)
+            self.metrics.record(method, static)
+        if not self.config.include_metrics_in_client_response:
+            return []
+        return [*(static or []), *runtime]
+
+    def _meta(
+        self,
+        request: Message,
+        inherited: dict[str, Any] | None,
+        metrics: list[dict[str, Any]],
+        runtime_tags: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Response meta; `inherited` is the request meta whose tags/metrics carry over (or None)."""
+        request_meta = request.meta or {}
+        inherited = inherited or {}
+        return self._build_meta(
+            dict(inherited.get("tags") or {}),
+            [*(inherited.get("metrics") or []), *metrics],
+            runtime_tags,
+            request_meta.get("puid"),
+            request_meta.get("requestPath") or {},
+        )
+
+    def _build_meta(
+        self,
+        tags: dict[str, Any],
+        metrics: list[dict[str, Any]],
+        runtime_tags: dict[str, Any],
+        puid: str | None,
+        request_path: dict[str, Any],
+    ) -> dict[str, Any]:
+        tags.update(self.model.optional("tags", None) or {})
+        tags.update(runtime_tags or {})
+        meta: dict[str, Any] = {}
+        if tags:
+            meta["tags"] = tags
+        if metrics:
+            meta["metrics"] = metrics
+        if puid:
+            meta["puid"] = puid
+        path = {**self._unit_path, **request_path}
+        if path:
+            meta["requestPath"] = path
+        return meta
+
+    def _payload(self, value: Any, request: Message, meta: dict[str, Any]) -> Message:
+        """Wrap a hook's result; arrays echo the request's encoding when numeric."""
+        if isinstance(value, dict):
+            return Message("jsonData", value, meta=meta)
+        if isinstance(value, bytes | bytearray):
+            return Message("binData", bytes(value), meta=meta)
+        if isinstance(value, str):
+            return Message("strData", value, meta=meta)
+        if isinstance(value, any_pb2.Any):
+            return Message("customData", value, meta=meta)
+        if not isinstance(value, list | np.ndarray):
+            raise BadDataError(
+                f"Unknown data type returned as payload (must be list or np array):{value}"
+            )
+        array = np_codec.as_array(value)
+        numeric = np_codec.is_numeric(array)
+        if request.kind == "data":
+            encoding = (request.encoding or "ndarray") if numeric else "ndarray"
+        else:
+            encoding = "tensor" if numeric else "ndarray"
+        names = self.model.class_names(array.shape[1]) if array.ndim > 1 else []
+        return Message("data", value, names, encoding, meta, array)  # type: ignore[arg-type]
+
+    def _not_defined(self, hook: str, message: str) -> SeldonNotImplementedError:
+        if self.model.inherits(hook):
+            return SeldonNotImplementedError(f"{hook} is not implemented")
+        return SeldonNotImplementedError(message)
+
+
+def _check_metrics(metrics: Any) -> None:
+    if not validate_metrics(metrics):
+        try:
+            text = json.dumps(metrics)
+        except (TypeError, ValueError):
+            text = repr(metrics)
+        raise BadMetricError(f"Bad metric created during request: {text}")
+
+
+def _as_seldon_message(value: Any) -> Any:
+    """Legacy feedback hooks may return a dict or JSON text; the reply is always a SeldonMessage."""
+    if isinstance(value, proto_codec.SeldonMessage):
+        return value
+    if isinstance(value, str | bytes):
+        value = json.loads(value)
+    message = proto_codec.SeldonMessage()
+    try:
+        json_format.ParseDict(value or {}, message)
+    except (json_format.ParseError, TypeError, ValueError) as exc:
+        raise BadDataError(f"Invalid JSON: {exc}") from exc
+    return message

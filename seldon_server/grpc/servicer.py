@@ -1,0 +1,96 @@
+"""One servicer for all seven Seldon gRPC services, over the dispatcher."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+
+from seldon_server.codecs import proto as proto_codec
+from seldon_server.codecs.message import Message
+from seldon_server.dispatch import Dispatcher, Raw
+from seldon_server.errors import (
+    ModelNotReadyError,
+    SeldonError,
+    as_seldon_error,
+    grpc_code_name,
+)
+from seldon_server.proto import prediction_pb2
+
+logger = logging.getLogger(__name__)
+CODEC = proto_codec.GRPC_CODEC
+
+
+class SeldonServicer:
+    """Generic, Model, Router, Transformer, OutputTransformer, Combiner and Seldon in one object."""
+
+    def __init__(self, dispatcher: Dispatcher, metadata: dict[str, Any] | None) -> None:
+        self.dispatcher = dispatcher
+        self.metadata = prediction_pb2.SeldonModelMetadata()
+        if metadata is not None:
+            self.metadata = _metadata_proto(metadata)
+
+    def Predict(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return _serve(context, lambda d: d.predict(request, CODEC), self.dispatcher)
+
+    def TransformInput(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return _serve(context, lambda d: d.transform_input(request, CODEC), self.dispatcher)
+
+    def TransformOutput(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return _serve(context, lambda d: d.transform_output(request, CODEC), self.dispatcher)
+
+    def Route(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return _serve(context, lambda d: d.route(request, CODEC), self.dispatcher)
+
+    def Aggregate(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return _serve(context, lambda d: d.aggregate(request, CODEC), self.dispatcher)
+
+    def SendFeedback(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return _serve(context, lambda d: d.send_feedback(request, CODEC), self.dispatcher)
+
+    def Metadata(self, request: Any, context: grpc.ServicerContext) -> Any:
+        # An invalid metadata document answers an empty message, as the original.
+        return self.metadata
+
+    def ModelMetadata(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.metadata
+
+    def GraphMetadata(self, request: Any, context: grpc.ServicerContext) -> Any:
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, "GraphMetadata not available on the Model level.")
+
+
+def _serve(context: grpc.ServicerContext, operation: Callable[[Dispatcher], Raw | Message], dispatcher: Dispatcher) -> Any:
+    try:
+        if not dispatcher.model.ready.is_set():
+            raise ModelNotReadyError()
+        return _to_proto(operation(dispatcher))
+    except SeldonError as exc:
+        error = exc
+        if error.status_code >= 500:
+            logger.error("%s: %s", error.reason, error.message, exc_info=error.__cause__ or error)
+    except Exception as exc:
+        logger.exception("Unhandled error in gRPC call")
+        error = as_seldon_error(exc)
+    context.abort(getattr(grpc.StatusCode, grpc_code_name(error.status_code)), error.message)
+
+
+def _to_proto(result: Raw | Message) -> Any:
+    if not isinstance(result, Raw):
+        return proto_codec.encode(result)
+    value = result.value
+    if isinstance(value, prediction_pb2.SeldonMessage):
+        return value
+    if isinstance(value, dict):
+        message = prediction_pb2.SeldonMessage()
+        json_format.ParseDict(value, message, ignore_unknown_fields=True)
+        return message
+    raise TypeError(f"raw hook returned {type(value).__name__}, expected a SeldonMessage or dict")
+
+
+def _metadata_proto(metadata: dict[str, Any]) -> Any:
+    from seldon_server.metadata import metadata_to_proto
+
+    return metadata_to_proto(metadata)

@@ -1,0 +1,125 @@
+"""The user object, inspected once: which hooks it has and how each must be called."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from seldon_server.errors import SeldonNotImplementedError
+from seldon_server.model.component import SeldonComponent
+
+logger = logging.getLogger(__name__)
+
+# Hooks that take (X, feature_names) and, if their signature allows it, meta=.
+META_HOOKS = ("predict", "transform_input", "transform_output", "route")
+HOOKS = (
+    *META_HOOKS,
+    "aggregate",
+    "send_feedback",
+    "health_status",
+    "health_status_raw",
+    "metrics",
+    "tags",
+    "class_names",
+    "feature_names",
+    "init_metadata",
+    "load",
+    "custom_service",
+    *(f"{name}_{kind}" for name in (*META_HOOKS, "aggregate", "send_feedback") for kind in ("raw", "rest", "grpc")),
+)
+
+
+def _is_component_default(user_class: type, name: str) -> bool:
+    """A hook inherited unchanged from a SeldonComponent base (ours or Seldon Core's)."""
+    attr = inspect.getattr_static(user_class, name, None)
+    if attr is None:
+        return False
+    if attr is getattr(SeldonComponent, name, object()):
+        return True
+    qualname = getattr(attr, "__qualname__", "")
+    module = getattr(attr, "__module__", "")
+    return qualname == f"SeldonComponent.{name}" and module == "seldon_core.user_model"
+
+
+def _accepts_keyword(func: Callable[..., Any], keyword: str) -> bool:
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == keyword or p.kind is p.VAR_KEYWORD for p in params)
+
+
+class UserModel:
+    """A user object with its hook table and call conventions, computed at load."""
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+        user_class = type(obj)
+        self.defaults = frozenset(h for h in HOOKS if _is_component_default(user_class, h))
+        self.present = frozenset(
+            h for h in HOOKS if h not in self.defaults and getattr(obj, h, None) is not None
+        )
+        self._meta_keyword = {
+            h: _accepts_keyword(getattr(obj, h), "meta") for h in META_HOOKS if h in self.present
+        }
+        self._routing_keyword = "send_feedback" in self.present and _accepts_keyword(
+            obj.send_feedback, "routing"
+        )
+        self.ready = threading.Event()
+        for name in sorted(self.present):
+            if name.endswith(("_rest", "_grpc")):
+                logger.warning("%s is deprecated. Please use %s_raw", name, name.rsplit("_", 1)[0])
+
+    def has(self, hook: str) -> bool:
+        return hook in self.present
+
+    def inherits(self, hook: str) -> bool:
+        """True when the hook is SeldonComponent's placeholder (it only raises "not implemented")."""
+        return hook in self.defaults
+
+    def call(self, hook: str, *args: Any) -> Any:
+        return getattr(self.obj, hook)(*args)
+
+    def call_with_meta(self, hook: str, features: Any, names: list[str], meta: Any) -> Any:
+        func = getattr(self.obj, hook)
+        if self._meta_keyword.get(hook):
+            return func(features, names, meta=meta)
+        return func(features, names)
+
+    def call_feedback(self, features: Any, names: list[str], reward: float, truth: Any, routing: Any) -> Any:
+        if self._routing_keyword:
+            return self.obj.send_feedback(features, names, reward, truth, routing=routing)
+        return self.obj.send_feedback(features, names, reward, truth)
+
+    def optional(self, hook: str, default: Any) -> Any:
+        """Result of a no-argument hook, or `default` when absent or not implemented."""
+        if hook not in self.present:
+            return default
+        try:
+            return getattr(self.obj, hook)()
+        except SeldonNotImplementedError:
+            return default
+
+    def class_names(self, ncols: int) -> list[str]:
+        """class_names() (or the deprecated attribute), else t:0..t:n-1."""
+        if "class_names" in self.present:
+            attr = self.obj.class_names
+            if not callable(attr):
+                return list(attr)
+            try:
+                return list(attr())
+            except SeldonNotImplementedError:
+                pass
+        return [f"t:{i}" for i in range(ncols)]
+
+    def load(self) -> None:
+        """Run the user's load() once; NotImplementedError means there is nothing to load."""
+        if "load" in self.present:
+            try:
+                self.obj.load()
+            except NotImplementedError:
+                logger.info("load() is not implemented; continuing")
+        self.ready.set()

@@ -1,0 +1,200 @@
+"""The Flask app: the Seldon route table over the dispatcher, and the REST encoding of replies."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Flask, Response, request
+from google.protobuf import json_format
+
+from seldon_server.codecs import json as json_codec
+from seldon_server.codecs import proto as proto_codec
+from seldon_server.codecs.message import Message
+from seldon_server.dispatch import Dispatcher, Raw
+from seldon_server.errors import BadDataError, BadMetadataError, ModelNotReadyError
+from seldon_server.rest.errors import error_response, register_error_handlers
+from seldon_server.rest.openapi import openapi_document
+from seldon_server.rest.requests import read_body
+
+JSON = "application/json"
+Observer = Callable[[str, int, float], None]
+
+
+@dataclass(frozen=True)
+class RestOptions:
+    payload_passthrough: bool = False
+    debug: bool = False
+    max_request_size: int | None = None
+    flask_config: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] | None = None  # None: metadata failed validation
+    observer: Observer | None = None  # (endpoint, status, seconds) per request, for metrics
+
+
+# (rule, endpoint, methods): the original's paths; GET on the bare paths takes ?json=.
+ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("/predict", "Predict", ("GET", "POST")),
+    ("/api/v1.0/predictions", "Predict", ("POST",)),
+    ("/api/v0.1/predictions", "Predict", ("POST",)),
+    ("/send-feedback", "SendFeedback", ("GET", "POST")),
+    ("/api/v1.0/feedback", "SendFeedback", ("POST",)),
+    ("/api/v0.1/feedback", "SendFeedback", ("POST",)),
+    ("/transform-input", "TransformInput", ("GET", "POST")),
+    ("/transform-output", "TransformOutput", ("GET", "POST")),
+    ("/route", "Route", ("GET", "POST")),
+    ("/aggregate", "Aggregate", ("GET", "POST")),
+    ("/health/ping", "HealthPing", ("GET",)),
+    ("/health/status", "HealthStatus", ("GET",)),
+    ("/api/v1.0/health/status", "HealthStatus", ("GET",)),
+    ("/metadata", "Metadata", ("GET",)),
+    ("/api/v1.0/metadata", "Metadata", ("GET",)),
+    ("/seldon.json", "openAPI", ("GET",)),
+    ("/live", "Live", ("GET",)),
+    ("/ready", "Ready", ("GET",)),
+)
+
+
+def create_app(dispatcher: Dispatcher, options: RestOptions | None = None) -> Flask:
+    """Build the REST app; every view parses, calls one dispatcher operation, and encodes."""
+    options = options or RestOptions()
+    app = Flask(__name__)
+    app.config.update(options.flask_config)
+    app.config["MAX_CONTENT_LENGTH"] = options.max_request_size
+    app.config["DEBUG"] = False  # never Werkzeug's interactive debugger (SPEC section 2)
+    views = _Views(dispatcher, options)
+    for rule, endpoint, methods in ROUTES:
+        app.add_url_rule(rule, endpoint, getattr(views, endpoint), methods=list(methods))
+    register_error_handlers(app, debug=options.debug)
+    _install_cors(app)
+    if options.observer is not None:
+        _install_observer(app, options.observer)
+    handler = getattr(dispatcher.model.obj, "model_error_handler", None)
+    if isinstance(handler, Blueprint):
+        app.register_blueprint(handler)
+    return app
+
+
+class _Views:
+    def __init__(self, dispatcher: Dispatcher, options: RestOptions) -> None:
+        self.dispatcher = dispatcher
+        self.options = options
+        self.openapi = json_codec.dumps(openapi_document())
+
+    def Predict(self) -> Response:
+        passthrough = self.options.payload_passthrough
+        result = self._ready().predict(read_body(request, passthrough=passthrough), json_codec.REST_CODEC)
+        if passthrough and isinstance(result, Raw) and isinstance(result.value, str | bytes):
+            return Response(result.value, 200, mimetype=JSON)
+        response = _respond(result)
+        code = _status_code_in(result)
+        if code is not None:
+            response.status_code = code
+        return response
+
+    def SendFeedback(self) -> Response:
+        feedback = _parse_feedback(read_body(request))
+        return _respond(self._ready().send_feedback(feedback, json_codec.REST_CODEC), proto=True)
+
+    def TransformInput(self) -> Response:
+        return _respond(self._ready().transform_input(read_body(request), json_codec.REST_CODEC))
+
+    def TransformOutput(self) -> Response:
+        return _respond(self._ready().transform_output(read_body(request), json_codec.REST_CODEC))
+
+    def Route(self) -> Response:
+        return _respond(self._ready().route(read_body(request), json_codec.REST_CODEC))
+
+    def Aggregate(self) -> Response:
+        return _respond(self._ready().aggregate(read_body(request), json_codec.REST_CODEC))
+
+    def HealthPing(self) -> Response:
+        return Response("pong", 200, mimetype="text/html")
+
+    def HealthStatus(self) -> Response:
+        return _respond(self._ready().health_status())
+
+    def Metadata(self) -> Response:
+        if self.options.metadata is None:
+            return error_response(BadMetadataError())
+        return Response(json_codec.dumps(self.options.metadata), 200, mimetype=JSON)
+
+    def openAPI(self) -> Response:
+        return Response(self.openapi, 200, mimetype=JSON)
+
+    def Live(self) -> Response:
+        return Response(json_codec.dumps({"status": "alive"}), 200, mimetype=JSON)
+
+    def Ready(self) -> Response:
+        if not self.dispatcher.model.ready.is_set():
+            return error_response(ModelNotReadyError())
+        return Response(json_codec.dumps({"status": "ready"}), 200, mimetype=JSON)
+
+    def _ready(self) -> Dispatcher:
+        if not self.dispatcher.model.ready.is_set():
+            raise ModelNotReadyError()
+        return self.dispatcher
+
+
+def _respond(result: Raw | Message, *, proto: bool = False) -> Response:
+    """Encode a dispatcher result: feedback replies follow protobuf's JSON rules, others plain JSON."""
+    if isinstance(result, Raw):
+        value = result.value
+        if isinstance(value, proto_codec.SeldonMessage):
+            value = json_format.MessageToDict(value)
+        return Response(json_codec.dumps(value), 200, mimetype=JSON)
+    if proto:
+        body = json_format.MessageToDict(proto_codec.encode(result))
+    else:
+        body = json_codec.encode(result)
+    return Response(json_codec.dumps(body), 200, mimetype=JSON)
+
+
+def _status_code_in(result: Raw | Message) -> int | None:
+    """A raw predict reply carrying status.code sets the HTTP status (as the original)."""
+    if not isinstance(result, Raw) or not isinstance(result.value, dict):
+        return None
+    status = result.value.get("status")
+    code = status.get("code") if isinstance(status, dict) else None
+    if isinstance(code, int) and 100 <= code <= 599:
+        return code
+    return None
+
+
+def _parse_feedback(body: Any) -> Any:
+    feedback = proto_codec.prediction_pb2.Feedback()
+    if not isinstance(body, dict):
+        raise BadDataError(f"Invalid request data type: {body}")
+    try:
+        json_format.ParseDict(body, feedback)
+    except (json_format.ParseError, TypeError, ValueError) as exc:
+        raise BadDataError(f"Invalid JSON: {exc}") from exc
+    return feedback
+
+
+def _install_cors(app: Flask) -> None:
+    @app.after_request
+    def allow_any_origin(response: Response) -> Response:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        if request.method == "OPTIONS":
+            requested = request.headers.get("Access-Control-Request-Headers")
+            if requested:
+                response.headers["Access-Control-Allow-Headers"] = requested
+            allow = response.headers.get("Allow")
+            if allow:
+                response.headers["Access-Control-Allow-Methods"] = allow
+        return response
+
+
+def _install_observer(app: Flask, observer: Observer) -> None:
+    @app.before_request
+    def start_clock() -> None:
+        request.environ["seldon.start"] = time.perf_counter()
+
+    @app.after_request
+    def observe(response: Response) -> Response:
+        start = request.environ.get("seldon.start")
+        if start is not None:
+            observer(request.endpoint or "unknown", response.status_code, time.perf_counter() - start)
+        return response
