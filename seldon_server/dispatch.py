@@ -18,6 +18,7 @@ from seldon_server.codecs import proto as proto_codec
 from seldon_server.codecs.message import Message
 from seldon_server.custom_metrics import validate_metrics
 from seldon_server.errors import BadDataError, BadMetricError, SeldonNotImplementedError
+from seldon_server.metrics import MetricsSink, NullMetrics
 from seldon_server.model.adapter import UserModel
 from seldon_server.model.component import SeldonResponse
 
@@ -33,22 +34,6 @@ METRIC_METHOD = {
     "send_feedback": "feedback",
     "health_status": "health",
 }
-
-
-class MetricsSink(Protocol):
-    def record(self, method: str, metrics: list[dict[str, Any]]) -> None: ...
-
-    def record_feedback(self, reward: float) -> None: ...
-
-
-class NullMetrics:
-    """Discards everything (tests, and processes that export no metrics)."""
-
-    def record(self, method: str, metrics: list[dict[str, Any]]) -> None:
-        pass
-
-    def record_feedback(self, reward: float) -> None:
-        pass
 
 
 class TransportCodec(Protocol):

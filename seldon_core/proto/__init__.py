@@ -1,0 +1,1 @@
+"""`seldon_core.proto` generated messages (the same classes as seldon_server.proto)."""
