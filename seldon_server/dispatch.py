@@ -163,12 +163,14 @@ class Dispatcher:
         names = list(feedback.request.data.names)
         key = self.config.predictive_unit_id or "0"
         routing_map = feedback.response.meta.routing
-        routing = routing_map[key] if key in routing_map else None
+        routing = routing_map.get(key)
         data: Any = None
         if self.model.has("send_feedback"):
             try:
                 with self.user_span("send_feedback"):
-                    data = self.model.call_feedback(features, names, feedback.reward, truth, routing)
+                    data = self.model.call_feedback(
+                        features, names, feedback.reward, truth, routing
+                    )
             except SeldonNotImplementedError:
                 data = None
         result = SeldonResponse.create(data)
@@ -211,7 +213,9 @@ class Dispatcher:
         if self.model.has(hook):
             try:
                 with self.user_span(hook):
-                    out = self.model.call_with_meta(hook, request.value, request.names, request.meta)
+                    out = self.model.call_with_meta(
+                        hook, request.value, request.names, request.meta
+                    )
             except SeldonNotImplementedError:
                 pass
         result = SeldonResponse.create(out)
@@ -259,7 +263,7 @@ class Dispatcher:
         metrics: list[dict[str, Any]],
         runtime_tags: dict[str, Any],
     ) -> dict[str, Any]:
-        """Response meta; `inherited` is the request meta whose tags/metrics carry over (or None)."""
+        """Response meta; `inherited` is the request meta whose tags and metrics carry over."""
         request_meta = request.meta or {}
         inherited = inherited or {}
         return self._build_meta(

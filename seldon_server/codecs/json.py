@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json as stdlib_json
+import re
 from typing import Any
 
 import numpy as np
@@ -22,9 +23,12 @@ _ORJSON_OPTIONS = (
     | orjson.OPT_NON_STR_KEYS
     | orjson.OPT_APPEND_NEWLINE
 )
-# Where orjson and the stdlib encoder (what Flask's jsonify uses) print differently: small
-# floats (1e-05 vs 0.00001), NaN/Infinity (null), non-ASCII text (escaped by the stdlib).
-_STDLIB_MARKERS = (b"e-", b"0.0000", b"null")
+# orjson and the stdlib encoder (what Flask's jsonify used) print floats differently only for
+# 1e-9 <= |x| < 1e-4 (orjson: 0.00001, 1e-7; stdlib: 1e-05, 1e-07) and for NaN/Infinity (null).
+_TINY_LOW, _TINY_HIGH = 1e-9, 1e-4
+_ORJSON_ONLY_FLOAT = re.compile(rb'"(?:[^"\\]|\\.)*"|-?0\.0000\d+|-?\d(?:\.\d+)?e-[5-9](?![0-9])')
+_ORJSON_ONLY_MARKERS = (b"0.0000", b"e-5", b"e-6", b"e-7", b"e-8", b"e-9")
+_NON_FINITE = {"nan": b"NaN", "inf": b"Infinity", "-inf": b"-Infinity"}
 
 
 def dumps(obj: Any) -> bytes:
@@ -33,9 +37,17 @@ def dumps(obj: Any) -> bytes:
         out = orjson.dumps(obj, option=_ORJSON_OPTIONS)
     except (TypeError, orjson.JSONEncodeError):
         return _stdlib_dumps(obj)
-    if out.isascii() and not any(marker in out for marker in _STDLIB_MARKERS):
-        return out
-    return _stdlib_dumps(obj)
+    if not out.isascii() or b"null" in out:
+        # Non-ASCII text is escaped by the stdlib; null may be a NaN that orjson could not print.
+        return _stdlib_dumps(obj)
+    if any(marker in out for marker in _ORJSON_ONLY_MARKERS):
+        return _ORJSON_ONLY_FLOAT.sub(_python_float, out)
+    return out
+
+
+def _python_float(match: re.Match[bytes]) -> bytes:
+    token = match.group(0)
+    return token if token.startswith(b'"') else repr(float(token)).encode("ascii")
 
 
 def _stdlib_dumps(obj: Any) -> bytes:
@@ -44,6 +56,8 @@ def _stdlib_dumps(obj: Any) -> bytes:
 
 
 def _to_builtin(value: Any) -> Any:
+    if isinstance(value, orjson.Fragment):
+        return float(orjson.dumps(value))
     if isinstance(value, np.ndarray | np.generic):
         return value.tolist()
     if isinstance(value, bytes | bytearray):
@@ -51,6 +65,27 @@ def _to_builtin(value: Any) -> Any:
     if isinstance(value, tuple | set | frozenset):
         return list(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def array_values(array: np.ndarray) -> Any:
+    """array.tolist(), with the few floats orjson would print unlike the stdlib pre-rendered.
+
+    Keeps the common case (no such floats) on orjson's fast path without a regex over the body.
+    """
+    values = array.tolist()
+    if array.dtype.kind != "f" or array.ndim == 0 or array.size == 0:
+        return values
+    magnitude = np.abs(array)
+    odd = ~np.isfinite(array) | ((magnitude >= _TINY_LOW) & (magnitude < _TINY_HIGH))
+    if not odd.any():
+        return values
+    for index in zip(*np.nonzero(odd), strict=True):
+        row = values
+        for position in index[:-1]:
+            row = row[position]
+        text = repr(float(array[index]))
+        row[index[-1]] = orjson.Fragment(_NON_FINITE.get(text, text.encode("ascii")))
+    return values
 
 
 def loads(body: bytes | str) -> Any:
@@ -68,7 +103,7 @@ def loads(body: bytes | str) -> Any:
 
 
 def decode(body: Any) -> Message:
-    """A SeldonMessage JSON object -> internal message (ints stay ints: no protobuf on this path)."""
+    """A SeldonMessage JSON object -> internal message (ints stay ints: no protobuf here)."""
     if not isinstance(body, dict):
         raise BadDataError(f"Invalid request data type: {body}")
     meta = body.get("meta")
@@ -113,6 +148,34 @@ def _b64decode(value: Any) -> bytes:
         raise BadDataError(f"Invalid binData: {exc}") from exc
 
 
+def render(msg: Message) -> bytes:
+    """The response body for an internal message: `dumps(encode(msg))`, faster for arrays.
+
+    Numeric and boolean arrays are rendered on their own by orjson and spliced in (keys in
+    sorted order), so the body scan that keeps `dumps` faithful only covers names and meta.
+    """
+    array = msg.array
+    if msg.kind != "data" or array is None or array.dtype.kind not in "fiub":
+        return dumps(encode(msg))
+    if msg.encoding == "tftensor" or (msg.encoding != "tensor" and isinstance(msg.value, list)):
+        return dumps(encode(msg))
+    if msg.encoding == "tensor":
+        payload = b'{"shape":%s,"values":%s}' % (
+            orjson.dumps(list(array.shape)),
+            orjson.dumps(array_values(array.ravel())),
+        )
+    else:
+        payload = orjson.dumps(array_values(array))
+    names = dumps(msg.names)[:-1]
+    meta = dumps(msg.meta if msg.meta is not None else {})[:-1]
+    return b'{"data":{"names":%s,"%s":%s},"meta":%s}\n' % (
+        names,
+        (msg.encoding or "ndarray").encode("ascii"),
+        payload,
+        meta,
+    )
+
+
 def encode(msg: Message) -> dict[str, Any]:
     """Internal response message -> SeldonMessage JSON object."""
     out: dict[str, Any] = {}
@@ -130,11 +193,11 @@ def _encode_data(msg: Message) -> dict[str, Any]:
     array = msg.array if msg.array is not None else np.asarray(msg.value)
     payload: Any
     if msg.encoding == "tensor":
-        payload = {"shape": list(array.shape), "values": array.ravel().tolist()}
+        payload = {"shape": list(array.shape), "values": array_values(array.ravel())}
     elif msg.encoding == "tftensor":
         payload = tftensor.to_json(tftensor.from_array(array))
     else:
-        payload = msg.value if isinstance(msg.value, list) else array.tolist()
+        payload = msg.value if isinstance(msg.value, list) else array_values(array)
     return {msg.encoding or "ndarray": payload, "names": msg.names}
 
 

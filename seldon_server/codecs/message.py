@@ -15,9 +15,9 @@ Encoding = Literal["ndarray", "tensor", "tftensor"]
 class Message:
     """A SeldonMessage with its payload decoded.
 
-    Requests: `value` is what the user hook receives (ndarray for `data`, object for `jsonData`, str,
-    bytes, or the protobuf Any for `customData`); `encoding` is the `data` encoding that was sent
-    (None when `data` held none of ndarray/tensor/tftensor).
+    Requests: `value` is what the user hook receives (ndarray for `data`, object for
+    `jsonData`, str, bytes, or the protobuf Any for `customData`); `encoding` is the `data`
+    encoding that was sent (None when `data` held none of ndarray/tensor/tftensor).
     Responses: `value` is what the hook returned, `array` its numpy view for `data`, and `encoding`
     the encoding chosen for the reply.
     """

@@ -32,7 +32,9 @@ def decode(request: Any) -> Message:
         return Message("binData", request.binData, meta=meta)
     if kind == "customData":
         return Message("customData", request.customData, meta=meta)
-    raise BadDataError("Unknown data in SeldonMessage: no data, binData, strData, jsonData or customData")
+    raise BadDataError(
+        "Unknown data in SeldonMessage: no data, binData, strData, jsonData or customData"
+    )
 
 
 def datadef_to_array(datadef: Any) -> tuple[np.ndarray, Any]:

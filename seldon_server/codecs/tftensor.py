@@ -37,7 +37,7 @@ _BY_DATATYPE: dict[int, tuple[Any, str]] = {
 }
 
 # numpy dtype -> DataType for encoding; these kinds travel as raw bytes in tensor_content.
-_DATATYPE_BY_NUMPY: dict[Any, int] = {
+_DATATYPE_BY_NUMPY: dict[Any, Any] = {
     np.dtype(np.float32): types_pb2.DT_FLOAT,
     np.dtype(np.float64): types_pb2.DT_DOUBLE,
     np.dtype(np.float16): types_pb2.DT_HALF,
@@ -53,10 +53,14 @@ _DATATYPE_BY_NUMPY: dict[Any, int] = {
 
 
 def to_array(tensor: Any) -> np.ndarray:
-    """Decode a TensorProto as TensorFlow's make_ndarray would (short value lists repeat the last)."""
+    """Decode as TensorFlow's make_ndarray would (a short value list repeats its last value)."""
     spec = _BY_DATATYPE.get(tensor.dtype)
     if spec is None:
-        name = types_pb2.DataType.Name(tensor.dtype) if tensor.dtype in types_pb2.DataType.values() else tensor.dtype
+        name = (
+            types_pb2.DataType.Name(tensor.dtype)
+            if tensor.dtype in types_pb2.DataType.values()
+            else tensor.dtype
+        )
         raise BadDataError(f"Unsupported tftensor dtype: {name}")
     dtype, field = spec
     shape = [dim.size for dim in tensor.tensor_shape.dim]

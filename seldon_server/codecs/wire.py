@@ -39,7 +39,11 @@ def encode_numeric_list_value(array: np.ndarray) -> bytes:
     """Serialized ListValue for a non-empty numeric array of any rank >= 1."""
     if array.ndim == 1:
         numbers = np.empty(array.shape[0], dtype=_NUMBER)
-        numbers["entry"], numbers["length"], numbers["tag"] = _ENTRY_TAG, _NUMBER_LENGTH, _NUMBER_TAG
+        numbers["entry"], numbers["length"], numbers["tag"] = (
+            _ENTRY_TAG,
+            _NUMBER_LENGTH,
+            _NUMBER_TAG,
+        )
         numbers["value"] = array
         return numbers.tobytes()
     parts = []
@@ -58,12 +62,17 @@ def decode_numeric_list_value(buf: bytes) -> np.ndarray | None:
 
 
 def _decode(buf: memoryview) -> np.ndarray | None:
-    if len(buf) >= 3 and buf[0] == _ENTRY_TAG and buf[1] == _NUMBER_LENGTH and buf[2] == _NUMBER_TAG:
+    if (
+        len(buf) >= 3
+        and buf[0] == _ENTRY_TAG
+        and buf[1] == _NUMBER_LENGTH
+        and buf[2] == _NUMBER_TAG
+    ):
         return _decode_numbers(buf)
     matrix = _decode_matrix(buf)
     if matrix is not None:
         return matrix
-    rows = []
+    rows: list[np.ndarray] = []
     pos = 0
     while pos < len(buf):
         if buf[pos] != _ENTRY_TAG:

@@ -25,6 +25,7 @@ class GrpcOptions:
     max_message_size: int | None = None
     reuse_port: bool = True
     metadata: dict[str, Any] | None = None
+    interceptors: tuple[grpc.ServerInterceptor, ...] = ()  # tracing, request metrics
 
 
 @dataclass
@@ -52,7 +53,11 @@ def build_server(dispatcher: Dispatcher, options: GrpcOptions) -> GrpcServer:
             ("grpc.max_send_message_length", size),
             ("grpc.max_receive_message_length", size),
         ]
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=options.threads), options=grpc_options)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=options.threads),
+        options=grpc_options,
+        interceptors=options.interceptors,
+    )
     servicer = SeldonServicer(dispatcher, options.metadata)
     for service in SERVICES:
         getattr(prediction_pb2_grpc, f"add_{service}Servicer_to_server")(servicer, server)

@@ -59,10 +59,16 @@ class SeldonServicer:
         return self.metadata
 
     def GraphMetadata(self, request: Any, context: grpc.ServicerContext) -> Any:
-        context.abort(grpc.StatusCode.UNIMPLEMENTED, "GraphMetadata not available on the Model level.")
+        context.abort(
+            grpc.StatusCode.UNIMPLEMENTED, "GraphMetadata not available on the Model level."
+        )
 
 
-def _serve(context: grpc.ServicerContext, operation: Callable[[Dispatcher], Raw | Message], dispatcher: Dispatcher) -> Any:
+def _serve(
+    context: grpc.ServicerContext,
+    operation: Callable[[Dispatcher], Raw | Message],
+    dispatcher: Dispatcher,
+) -> Any:
     try:
         if not dispatcher.model.ready.is_set():
             raise ModelNotReadyError()

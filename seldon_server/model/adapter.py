@@ -28,7 +28,11 @@ HOOKS = (
     "init_metadata",
     "load",
     "custom_service",
-    *(f"{name}_{kind}" for name in (*META_HOOKS, "aggregate", "send_feedback") for kind in ("raw", "rest", "grpc")),
+    *(
+        f"{name}_{kind}"
+        for name in (*META_HOOKS, "aggregate", "send_feedback")
+        for kind in ("raw", "rest", "grpc")
+    ),
 )
 
 
@@ -77,7 +81,7 @@ class UserModel:
         return hook in self.present
 
     def inherits(self, hook: str) -> bool:
-        """True when the hook is SeldonComponent's placeholder (it only raises "not implemented")."""
+        """True when the hook is SeldonComponent's placeholder, which only raises."""
         return hook in self.defaults
 
     def call(self, hook: str, *args: Any) -> Any:
@@ -89,7 +93,9 @@ class UserModel:
             return func(features, names, meta=meta)
         return func(features, names)
 
-    def call_feedback(self, features: Any, names: list[str], reward: float, truth: Any, routing: Any) -> Any:
+    def call_feedback(
+        self, features: Any, names: list[str], reward: float, truth: Any, routing: Any
+    ) -> Any:
         if self._routing_keyword:
             return self.obj.send_feedback(features, names, reward, truth, routing=routing)
         return self.obj.send_feedback(features, names, reward, truth)

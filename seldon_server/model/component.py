@@ -41,7 +41,7 @@ class SeldonComponent:
         self.tracer: Any = None
 
     def load(self) -> None:
-        """Load model artefacts; runs once per serving process (or once before fork with --preload)."""
+        """Load model artefacts: once per serving process, or once before fork with --preload."""
 
     def tags(self) -> dict[str, Any]:
         raise SeldonNotImplementedError("tags is not implemented")

@@ -84,7 +84,9 @@ class _Views:
 
     def Predict(self) -> Response:
         passthrough = self.options.payload_passthrough
-        result = self._ready().predict(read_body(request, passthrough=passthrough), json_codec.REST_CODEC)
+        result = self._ready().predict(
+            read_body(request, passthrough=passthrough), json_codec.REST_CODEC
+        )
         if passthrough and isinstance(result, Raw) and isinstance(result.value, str | bytes):
             return Response(result.value, 200, mimetype=JSON)
         response = _respond(result)
@@ -138,17 +140,17 @@ class _Views:
 
 
 def _respond(result: Raw | Message, *, proto: bool = False) -> Response:
-    """Encode a dispatcher result: feedback replies follow protobuf's JSON rules, others plain JSON."""
+    """Encode a dispatcher result; feedback replies follow protobuf's JSON rules."""
     if isinstance(result, Raw):
         value = result.value
         if isinstance(value, proto_codec.SeldonMessage):
             value = json_format.MessageToDict(value)
         return Response(json_codec.dumps(value), 200, mimetype=JSON)
     if proto:
-        body = json_format.MessageToDict(proto_codec.encode(result))
+        body = json_codec.dumps(json_format.MessageToDict(proto_codec.encode(result)))
     else:
-        body = json_codec.encode(result)
-    return Response(json_codec.dumps(body), 200, mimetype=JSON)
+        body = json_codec.render(result)
+    return Response(body, 200, mimetype=JSON)
 
 
 def _status_code_in(result: Raw | Message) -> int | None:
@@ -196,5 +198,7 @@ def _install_observer(app: Flask, observer: Observer) -> None:
     def observe(response: Response) -> Response:
         start = request.environ.get("seldon.start")
         if start is not None:
-            observer(request.endpoint or "unknown", response.status_code, time.perf_counter() - start)
+            observer(
+                request.endpoint or "unknown", response.status_code, time.perf_counter() - start
+            )
         return response

@@ -16,7 +16,10 @@ def _json_body(schema: str) -> dict[str, Any]:
 
 
 def _reply(schema: str) -> dict[str, Any]:
-    error = {"description": "Seldon status body", "content": {"application/json": {"schema": _ref("ErrorBody")}}}
+    error = {
+        "description": "Seldon status body",
+        "content": {"application/json": {"schema": _ref("ErrorBody")}},
+    }
     return {
         "200": {"description": "OK", "content": {"application/json": {"schema": _ref(schema)}}},
         "400": error,
@@ -28,7 +31,12 @@ def _reply(schema: str) -> dict[str, Any]:
 _OPERATIONS = (
     ("/predict", "Predict", "SeldonMessage", "Predict with the model"),
     ("/api/v1.0/predictions", "Predictions", "SeldonMessage", "Predict (external API path)"),
-    ("/send-feedback", "SendFeedback", "Feedback", "Send feedback (reward, truth) for a prediction"),
+    (
+        "/send-feedback",
+        "SendFeedback",
+        "Feedback",
+        "Send feedback (reward, truth) for a prediction",
+    ),
     ("/api/v1.0/feedback", "Feedback", "Feedback", "Send feedback (external API path)"),
     ("/transform-input", "TransformInput", "SeldonMessage", "Transform a request"),
     ("/transform-output", "TransformOutput", "SeldonMessage", "Transform a response"),
@@ -51,7 +59,10 @@ _SCHEMAS: dict[str, Any] = {
     "SeldonMessageList": {
         "oneOf": [
             {"type": "array", "items": _ref("SeldonMessage")},
-            {"type": "object", "properties": {"seldonMessages": {"type": "array", "items": _ref("SeldonMessage")}}},
+            {
+                "type": "object",
+                "properties": {"seldonMessages": {"type": "array", "items": _ref("SeldonMessage")}},
+            },
         ]
     },
     "DefaultData": {
@@ -60,7 +71,10 @@ _SCHEMAS: dict[str, Any] = {
             "names": {"type": "array", "items": {"type": "string"}},
             "tensor": _ref("Tensor"),
             "ndarray": {"type": "array", "items": {}},
-            "tftensor": {"type": "object", "description": "tensorflow.TensorProto in protobuf JSON"},
+            "tftensor": {
+                "type": "object",
+                "description": "tensorflow.TensorProto in protobuf JSON",
+            },
         },
     },
     "Tensor": {
@@ -113,15 +127,32 @@ _SCHEMAS: dict[str, Any] = {
 
 def openapi_document() -> dict[str, Any]:
     paths: dict[str, Any] = {
-        path: {"post": {"operationId": op, "summary": summary, "requestBody": _json_body(schema), "responses": _reply("SeldonMessage")}}
+        path: {
+            "post": {
+                "operationId": op,
+                "summary": summary,
+                "requestBody": _json_body(schema),
+                "responses": _reply("SeldonMessage"),
+            }
+        }
         for path, op, schema, summary in _OPERATIONS
     }
-    paths["/health/status"] = {"get": {"operationId": "HealthStatus", "responses": _reply("SeldonMessage")}}
-    paths["/health/ping"] = {"get": {"operationId": "HealthPing", "responses": {"200": {"description": "pong"}}}}
-    paths["/metadata"] = {"get": {"operationId": "Metadata", "responses": {"200": {"description": "model metadata"}}}}
+    paths["/health/status"] = {
+        "get": {"operationId": "HealthStatus", "responses": _reply("SeldonMessage")}
+    }
+    paths["/health/ping"] = {
+        "get": {"operationId": "HealthPing", "responses": {"200": {"description": "pong"}}}
+    }
+    paths["/metadata"] = {
+        "get": {"operationId": "Metadata", "responses": {"200": {"description": "model metadata"}}}
+    }
     return {
         "openapi": "3.0.0",
-        "info": {"title": "Seldon External API", "version": __version__, "description": "seldon-server REST API"},
+        "info": {
+            "title": "Seldon External API",
+            "version": __version__,
+            "description": "seldon-server REST API",
+        },
         "paths": paths,
         "components": {"schemas": _SCHEMAS},
     }
