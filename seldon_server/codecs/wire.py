@@ -46,12 +46,29 @@ def encode_numeric_list_value(array: np.ndarray) -> bytes:
         )
         numbers["value"] = array
         return numbers.tobytes()
+    if array.ndim == 2:
+        return _encode_matrix(array)
     parts = []
     for sub in array:
         inner = encode_numeric_list_value(sub)
         value = b"\x32" + _varint(len(inner)) + inner
         parts.append(b"\x0a" + _varint(len(value)) + value)
     return b"".join(parts)
+
+
+def _encode_matrix(array: np.ndarray) -> bytes:
+    """Every row has the same header, so a 2-D array is one numpy fill and one copy."""
+    rows, cols = array.shape
+    numbers = np.empty((rows, cols), dtype=_NUMBER)
+    numbers["entry"], numbers["length"], numbers["tag"] = _ENTRY_TAG, _NUMBER_LENGTH, _NUMBER_TAG
+    numbers["value"] = array
+    row_list = _NUMBER.itemsize * cols
+    value_header = b"\x32" + _varint(row_list)
+    header = np.frombuffer(b"\x0a" + _varint(len(value_header) + row_list) + value_header, np.uint8)
+    out = np.empty((rows, header.size + row_list), dtype=np.uint8)
+    out[:, : header.size] = header
+    out[:, header.size :] = numbers.view(np.uint8).reshape(rows, row_list)
+    return out.tobytes()
 
 
 def decode_numeric_list_value(buf: bytes) -> np.ndarray | None:
