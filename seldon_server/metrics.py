@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -52,6 +53,11 @@ TIMER_BUCKETS: Final[tuple[float, ...]] = (
 REQUEST_BUCKETS: Final[tuple[float, ...]] = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 )  # fmt: skip
+
+# The classic name grammar: prometheus_client also accepts UTF-8 names but escapes them on the
+# classic exposition, where `a-b` and `a_b` would then collide as duplicate families or series.
+_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 _HELP: Final[Mapping[str, str]] = {
     COUNTER: "Seldon custom COUNTER metric",
@@ -210,10 +216,11 @@ def render(accept_header: str | None = None, path: str | None = None) -> tuple[b
 
 
 class _Update(NamedTuple):
-    """One validated custom metric, bound to its prometheus child, ready to apply."""
+    """One validated custom metric, bound to its prometheus metric, ready to apply."""
 
     kind: str
-    child: Any
+    metric: Any
+    labels: dict[str, str]
     value: float
 
 
@@ -292,29 +299,36 @@ class PrometheusRecorder:
             # A raw response's meta.metrics is not validated upstream: default type as before.
             kind = metric.get("type", COUNTER)
             key = metric["key"]
-            if kind not in METRIC_TYPES or not isinstance(key, str):
-                raise ValueError(f"bad type or key in {dict(metric)!r}")
+            if kind not in METRIC_TYPES:
+                raise ValueError(f"unknown metric type {kind!r}")
+            if not isinstance(key, str) or not _METRIC_NAME.fullmatch(key):
+                raise ValueError(f"invalid metric name {key!r}")
             value = _number(kind, metric["value"])
             # Copy: the user's tag dicts are never mutated (the original added `method` to them).
             labels = {str(k): str(v) for k, v in (metric.get("tags") or {}).items()}
+            bad = [name for name in labels if not _LABEL_NAME.fullmatch(name)]
+            if bad:
+                raise ValueError(f"invalid tag names {bad!r} for metric {key!r}")
             if method is not None:
                 labels["method"] = method
             labels.update(self._defaults)
-            child = self._metric(kind, key, tuple(sorted(labels))).labels(**labels)
+            parent = self._metric(kind, key, tuple(sorted(labels)))
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise BadMetricError(f"Invalid custom metric: {exc}") from exc
-        return _Update(kind, child, value)
+        return _Update(kind, parent, labels, value)
 
     def _apply(self, update: _Update) -> None:
+        if update.kind == COUNTER and update.value < 0:
+            self._warn_once("negative", "a COUNTER value was negative; counters cannot go down")
+            return
+        # The series is created here, not in _prepare: a rejected call leaves no zero series.
+        child = update.metric.labels(**update.labels)
         if update.kind == COUNTER:
-            if update.value < 0:
-                self._warn_once("negative", "a COUNTER value was negative; counters cannot go down")
-                return
-            update.child.inc(update.value)
+            child.inc(update.value)
         elif update.kind == GAUGE:
-            update.child.set(update.value)
+            child.set(update.value)
         else:
-            update.child.observe(update.value / 1000.0)  # TIMER values are milliseconds
+            child.observe(update.value / 1000.0)  # TIMER values are milliseconds
 
     def _metric(self, kind: str, key: str, label_names: tuple[str, ...]) -> Any:
         cache_key = (kind, key, label_names)

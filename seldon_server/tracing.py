@@ -91,7 +91,8 @@ def init_tracer(
     """
     global _state
     config = load_tracing_config(jaeger_config_path)
-    agent = config.get("local_agent") or {}
+    agent = config.get("local_agent")
+    agent = agent if isinstance(agent, dict) else {}
     host = agent.get("reporting_host") or jaeger_agent_host or DEFAULT_AGENT_HOST
     if backend == "jaeger":
         port = int(agent.get("reporting_port") or jaeger_agent_port or DEFAULT_AGENT_PORT)
@@ -324,7 +325,9 @@ def _init_jaeger(service_name: str, config: dict[str, Any], host: str, port: int
     return jaeger_client.Config(config=settings, service_name=service_name).new_tracer()
 
 
-def carrier_from_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
+def carrier_from_headers(
+    headers: Mapping[str, str] | Iterable[tuple[str, str | bytes]],
+) -> dict[str, str]:
     """Lower-cased headers or gRPC metadata, plus `uber-trace-id` derived from `traceparent`.
 
     The derived header lets the legacy jaeger-client backend accept W3C callers too.
@@ -347,7 +350,7 @@ def _mark_error(span: Any, exc: BaseException) -> None:
 def server_span(
     tracer: Any,
     operation: str,
-    headers: Mapping[str, str] | Iterable[tuple[str, str]],
+    headers: Mapping[str, str] | Iterable[tuple[str, str | bytes]],
     tags: Mapping[str, Any] | None = None,
 ) -> Iterator[Any]:
     """One active server span for a request, its parent taken from the request headers.
