@@ -1,0 +1,42 @@
+"""A model that reports custom Prometheus metrics and tags, static and per request."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from seldon_server import SeldonResponse, create_counter, create_gauge, create_timer
+
+
+class MetricsModel:
+    """Doubles its input and reports, on each prediction:
+
+    - runtime metrics (returned in a SeldonResponse, so they apply to this response only): a
+      counter of rows seen, a gauge of the last batch's mean value and a timer of the call in ms;
+    - static metrics from `metrics()` (a counter of calls) and tags from `tags()`.
+    Metric keys become Prometheus series on the metrics port (`/metrics`).
+    """
+
+    def __init__(self, version: str = "v1") -> None:
+        self.version = version
+
+    def predict(self, X: Any, features_names: list[str], meta: dict[str, Any] | None = None) -> Any:
+        started = time.perf_counter()
+        features = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        result = features * 2
+        rows = int(features.shape[0])
+        metrics = [
+            create_counter("example_rows_total", rows),
+            create_gauge("example_last_mean", float(features.mean()) if features.size else 0.0),
+            create_timer("example_predict_time", (time.perf_counter() - started) * 1000),
+        ]
+        return SeldonResponse(result, tags={"rows": rows}, metrics=metrics)
+
+    def metrics(self) -> list[dict[str, Any]]:
+        # A metric may carry Prometheus labels in "tags" (string values).
+        return [{**create_counter("example_calls_total", 1), "tags": {"version": self.version}}]
+
+    def tags(self) -> dict[str, Any]:
+        return {"model_version": self.version}
