@@ -17,12 +17,7 @@ from seldon_server.codecs.message import Message
 from seldon_server.codecs.proto import take_raw_metrics
 from seldon_server.errors import BadDataError
 
-_ORJSON_OPTIONS = (
-    orjson.OPT_SORT_KEYS
-    | orjson.OPT_SERIALIZE_NUMPY
-    | orjson.OPT_NON_STR_KEYS
-    | orjson.OPT_APPEND_NEWLINE
-)
+_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
 # orjson and the stdlib encoder (what Flask's jsonify used) print floats differently only for
 # 1e-9 <= |x| < 1e-4 (orjson: 0.00001, 1e-7; stdlib: 1e-05, 1e-07) and for NaN/Infinity (null).
 _TINY_LOW, _TINY_HIGH = 1e-9, 1e-4
@@ -107,8 +102,8 @@ def decode(body: Any) -> Message:
     if not isinstance(body, dict):
         raise BadDataError(f"Invalid request data type: {body}")
     meta = body.get("meta")
-    if meta is not None and not isinstance(meta, dict):
-        raise BadDataError(f"Invalid meta: {meta}")
+    if meta is not None:
+        _check_meta(meta)
     if "data" in body:
         return _decode_data(body, meta)
     if "jsonData" in body:
@@ -118,6 +113,28 @@ def decode(body: Any) -> Message:
     if "binData" in body:
         return Message("binData", _b64decode(body["binData"]), meta=meta)
     raise BadDataError(f"Invalid request data type: {body}")
+
+
+# The shape of each meta field; anything else would fail later or be echoed back malformed.
+_META_TYPES: dict[str, type] = {
+    "puid": str,
+    "tags": dict,
+    "routing": dict,
+    "requestPath": dict,
+    "metrics": list,
+}
+
+
+def _check_meta(meta: Any) -> None:
+    if not isinstance(meta, dict):
+        raise BadDataError(f"Invalid meta: {meta}")
+    for key, expected in _META_TYPES.items():
+        value = meta.get(key)
+        if value is not None and not isinstance(value, expected):
+            raise BadDataError(f"Invalid meta.{key}: {value}")
+    metrics = meta.get("metrics") or []
+    if not all(isinstance(metric, dict) for metric in metrics):
+        raise BadDataError(f"Invalid meta.metrics: {metrics}")
 
 
 def _decode_data(body: dict[str, Any], meta: dict[str, Any] | None) -> Message:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -36,50 +37,60 @@ _BY_DATATYPE: dict[int, tuple[Any, str]] = {
     types_pb2.DT_STRING: (object, "string_val"),
 }
 
-# numpy dtype -> DataType for encoding; these kinds travel as raw bytes in tensor_content.
-_DATATYPE_BY_NUMPY: dict[Any, Any] = {
-    np.dtype(np.float32): types_pb2.DT_FLOAT,
-    np.dtype(np.float64): types_pb2.DT_DOUBLE,
-    np.dtype(np.float16): types_pb2.DT_HALF,
-    np.dtype(np.int32): types_pb2.DT_INT32,
-    np.dtype(np.uint8): types_pb2.DT_UINT8,
-    np.dtype(np.int16): types_pb2.DT_INT16,
-    np.dtype(np.int8): types_pb2.DT_INT8,
-    np.dtype(np.int64): types_pb2.DT_INT64,
-    np.dtype(np.uint16): types_pb2.DT_UINT16,
-    np.dtype(np.uint32): types_pb2.DT_UINT32,
-    np.dtype(np.uint64): types_pb2.DT_UINT64,
-}
+# numpy dtype -> (DataType, typed field) for encoding, the first DataType listed for the dtype.
+_BY_NUMPY: dict[np.dtype[Any], tuple[int, str]] = {}
+for _datatype, (_dtype, _field) in _BY_DATATYPE.items():
+    if _dtype is not object:
+        _BY_NUMPY.setdefault(np.dtype(_dtype), (_datatype, _field))
+
+# make_tensor_proto writes these dtypes as raw bytes when the tensor has more than one element.
+_CONTENT_DTYPES = frozenset(
+    np.dtype(t)
+    for t in (np.float16, np.float32, np.float64, np.int32, np.uint8, np.int16, np.int8)
+    + (np.int64, np.uint32, np.uint64)
+)
+# Filling a short value list to the shape allocates the whole tensor; refuse absurd shapes.
+MAX_FILLED_ELEMENTS = 1 << 26
 
 
 def to_array(tensor: Any) -> np.ndarray:
     """Decode as TensorFlow's make_ndarray would (a short value list repeats its last value)."""
     spec = _BY_DATATYPE.get(tensor.dtype)
     if spec is None:
-        name = (
-            types_pb2.DataType.Name(tensor.dtype)
-            if tensor.dtype in types_pb2.DataType.values()
-            else tensor.dtype
-        )
-        raise BadDataError(f"Unsupported tftensor dtype: {name}")
+        raise BadDataError(f"Unsupported tftensor dtype: {_datatype_name(tensor.dtype)}")
     dtype, field = spec
     shape = [dim.size for dim in tensor.tensor_shape.dim]
     if any(size < 0 for size in shape):
-        raise BadDataError("Invalid tftensor: negative dimension")
-    count = int(np.prod(shape, dtype=np.int64))
+        raise BadDataError(f"Invalid tftensor: negative dimension in shape {shape}")
+    count = math.prod(shape)
     if tensor.tensor_content and dtype is not object:
-        values = np.frombuffer(tensor.tensor_content, dtype=np.dtype(dtype).newbyteorder("<"))
-        if values.size != count:
-            raise BadDataError(f"Invalid tftensor: {values.size} values do not fit shape {shape}")
-        return values.astype(dtype).reshape(shape)
+        return _from_content(tensor.tensor_content, np.dtype(dtype), shape, count)
     values = _typed_values(tensor, dtype, field)
-    if values.size == 0:
-        return np.zeros(shape, dtype=dtype)
     if values.size > count:
         raise BadDataError(f"Invalid tftensor: {values.size} values do not fit shape {shape}")
+    if values.size < count and count > MAX_FILLED_ELEMENTS:
+        raise BadDataError(f"Invalid tftensor: shape {shape} is too large")
+    if values.size == 0:
+        return np.zeros(shape, dtype=dtype)
     if values.size < count:
         values = np.pad(values, (0, count - values.size), "edge")
     return values.reshape(shape)
+
+
+def _datatype_name(datatype: int) -> str:
+    try:
+        return types_pb2.DataType.Name(datatype)
+    except ValueError:
+        return str(datatype)
+
+
+def _from_content(content: bytes, dtype: np.dtype[Any], shape: list[int], count: int) -> np.ndarray:
+    wire = dtype.newbyteorder("<")
+    if len(content) % wire.itemsize or len(content) // wire.itemsize != count:
+        raise BadDataError(
+            f"Invalid tftensor: {len(content)} content bytes do not fit shape {shape} of {dtype}"
+        )
+    return np.frombuffer(content, dtype=wire).astype(dtype).reshape(shape)
 
 
 def _typed_values(tensor: Any, dtype: Any, field: str) -> np.ndarray:
@@ -88,7 +99,9 @@ def _typed_values(tensor: Any, dtype: Any, field: str) -> np.ndarray:
         return np.array(raw, dtype=np.uint16).view(np.float16)
     if field in ("scomplex_val", "dcomplex_val"):
         parts = np.array(raw, dtype=np.float64)
-        return (parts[0::2] + 1j * parts[1::2]).astype(dtype)
+        values = np.empty(parts.size // 2, dtype=dtype)
+        values.real, values.imag = parts[0::2][: values.size], parts[1::2][: values.size]
+        return values
     if dtype is object:
         return np.array(list(raw), dtype=object)
     return np.array(raw, dtype=dtype)
@@ -100,27 +113,31 @@ def from_array(array: np.ndarray) -> Any:
     tensor.tensor_shape.SetInParent()
     for size in array.shape:
         tensor.tensor_shape.dim.add().size = size
-    dtype = array.dtype
-    datatype = _DATATYPE_BY_NUMPY.get(dtype.newbyteorder("=") if dtype.byteorder == ">" else dtype)
-    if datatype is not None:
-        tensor.dtype = datatype
-        tensor.tensor_content = np.ascontiguousarray(array, dtype=dtype.newbyteorder("<")).tobytes()
-    elif dtype == np.bool_:
-        tensor.dtype = types_pb2.DT_BOOL
-        tensor.bool_val.extend(array.ravel().tolist())
-    elif dtype.kind == "c":
-        tensor.dtype = types_pb2.DT_COMPLEX64 if dtype == np.complex64 else types_pb2.DT_COMPLEX128
-        flat = array.ravel()
-        interleaved = np.empty(flat.size * 2, dtype=np.float64)
-        interleaved[0::2], interleaved[1::2] = flat.real, flat.imag
-        target = tensor.scomplex_val if dtype == np.complex64 else tensor.dcomplex_val
-        target.extend(interleaved.tolist())
-    elif dtype.kind in ("U", "S", "O"):
+    dtype = array.dtype.newbyteorder("=")
+    if dtype.kind in ("U", "S", "O"):
         tensor.dtype = types_pb2.DT_STRING
         tensor.string_val.extend(_as_bytes(item) for item in array.ravel().tolist())
+        return tensor
+    spec = _BY_NUMPY.get(dtype)
+    if spec is None:
+        raise BadDataError(f"Cannot encode dtype {array.dtype} as a tftensor")
+    datatype, field = spec
+    tensor.dtype = datatype  # type: ignore[assignment]  # an int is a valid enum value
+    if dtype in _CONTENT_DTYPES and array.size > 1:
+        tensor.tensor_content = np.ascontiguousarray(array, dtype=dtype.newbyteorder("<")).tobytes()
     else:
-        raise BadDataError(f"Cannot encode dtype {dtype} as a tftensor")
+        getattr(tensor, field).extend(_typed_list(array.ravel(), field))
     return tensor
+
+
+def _typed_list(flat: np.ndarray, field: str) -> list[Any]:
+    if field == "half_val":
+        return flat.astype(np.float16).view(np.uint16).tolist()
+    if field in ("scomplex_val", "dcomplex_val"):
+        interleaved = np.empty(flat.size * 2, dtype=np.float64)
+        interleaved[0::2], interleaved[1::2] = flat.real, flat.imag
+        return interleaved.tolist()
+    return flat.tolist()
 
 
 def _as_bytes(item: Any) -> bytes:
@@ -134,7 +151,7 @@ def from_json(obj: Any) -> Any:
     tensor = TensorProto()
     try:
         json_format.ParseDict(obj, tensor)
-    except (json_format.ParseError, TypeError, ValueError) as exc:
+    except (json_format.ParseError, TypeError, ValueError, AttributeError) as exc:
         raise BadDataError(f"Invalid tftensor: {exc}") from exc
     return tensor
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf import message as protobuf_message
+from google.protobuf import message_factory
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from seldon_server.dispatch import Dispatcher
 from seldon_server.grpc.servicer import SeldonServicer
-from seldon_server.proto import prediction_pb2, prediction_pb2_grpc
+from seldon_server.proto import prediction_pb2
 
 SERVICES = ("Generic", "Model", "Router", "Transformer", "OutputTransformer", "Combiner", "Seldon")
 SERVICE_NAMES = tuple(prediction_pb2.DESCRIPTOR.services_by_name[s].full_name for s in SERVICES)
@@ -58,9 +61,7 @@ def build_server(dispatcher: Dispatcher, options: GrpcOptions) -> GrpcServer:
         options=grpc_options,
         interceptors=options.interceptors,
     )
-    servicer = SeldonServicer(dispatcher, options.metadata)
-    for service in SERVICES:
-        getattr(prediction_pb2_grpc, f"add_{service}Servicer_to_server")(servicer, server)
+    _register(server, SeldonServicer(dispatcher, options.metadata))
     health_servicer = health.HealthServicer()
     for name in ("", *SERVICE_NAMES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
@@ -72,3 +73,54 @@ def build_server(dispatcher: Dispatcher, options: GrpcOptions) -> GrpcServer:
     if port == 0:
         raise OSError(f"cannot bind gRPC address {options.address}")
     return GrpcServer(server, health_servicer, port)
+
+
+class _Undecodable:
+    """Stands in for a request whose bytes are not the declared message."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+
+
+def _tolerant(parse: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    # grpcio answers a deserializer exception with INTERNAL; bad bytes are the client's mistake.
+    def deserialize(data: bytes) -> Any:
+        try:
+            return parse(data)
+        except protobuf_message.DecodeError as exc:
+            return _Undecodable(str(exc) or "cannot parse the request")
+
+    return deserialize
+
+
+def _guarded(method: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[..., Any]:
+    def handle(request: Any, context: grpc.ServicerContext) -> Any:
+        if isinstance(request, _Undecodable):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid message: {request.error}")
+        return method(request, context)
+
+    return handle
+
+
+def _register(server: grpc.Server, servicer: SeldonServicer) -> None:
+    """Every method of the seven services, typed from the proto descriptor, on one servicer."""
+    for service_name in SERVICES:
+        service = prediction_pb2.DESCRIPTOR.services_by_name[service_name]
+        handlers = {
+            method.name: grpc.unary_unary_rpc_method_handler(
+                _guarded(getattr(servicer, method.name)),
+                request_deserializer=_tolerant(
+                    message_factory.GetMessageClass(method.input_type).FromString
+                ),
+                response_serializer=message_factory.GetMessageClass(
+                    method.output_type
+                ).SerializeToString,
+            )
+            for method in service.methods
+        }
+        server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler(service.full_name, handlers),)
+        )
+        server.add_registered_method_handlers(service.full_name, handlers)
