@@ -1,0 +1,75 @@
+"""The `seldon-microservice` command: settings, logging, the user's class, then the server."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from seldon_server import __version__
+from seldon_server.logging_setup import configure_logging
+from seldon_server.model.loader import UserModelImportError, import_user_class, instantiate
+from seldon_server.serving import ExitCode, run
+from seldon_server.settings import PROG, HelpRequested, Settings, SettingsError, help_text, resolve
+
+logger = logging.getLogger(__name__)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the model server; returns the process exit code (see `ExitCode`)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        # The one place the environment is read for settings.
+        settings = resolve(args, os.environ)
+    except HelpRequested as request:
+        print(str(request) or help_text(), end="")
+        return ExitCode.OK
+    except SettingsError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    configure_logging(settings.log_level)
+    try:
+        return _serve(settings)
+    except KeyboardInterrupt:
+        # Only before the server is up: afterwards the supervisor handles SIGINT itself.
+        logger.info("Interrupted during start-up")
+        return ExitCode.INTERRUPTED
+
+
+def _serve(settings: Settings) -> int:
+    _log_startup(settings)
+    try:
+        user_object = _create_user_object(settings)
+    except UserModelImportError as exc:
+        logger.error("%s", exc)
+        # The traceback points into the user's module; one line is enough unless asked.
+        logger.debug("Traceback of the failure above", exc_info=exc.__cause__ or exc)
+        return ExitCode.USER_MODEL
+    return run(settings, user_object)
+
+
+def _create_user_object(settings: Settings) -> Any:
+    user_class = import_user_class(settings.interface_name)
+    return instantiate(user_class, settings.parameters)
+
+
+def _log_startup(settings: Settings) -> None:
+    logger.info("%s %s serving %s", PROG, __version__, settings.interface_name)
+    shown = ", ".join(
+        f"{key}={value!r}" for key, value in sorted(dataclasses.asdict(settings).items())
+    )
+    logger.info("Settings: %s", shown)
+    if settings.persistence:
+        # As the original: the option survives only so that old invocations keep working.
+        logger.error(
+            "persistence is deprecated and ignored (--persistence %d)", settings.persistence
+        )
+    if settings.single_threaded and settings.threads > 1:
+        logger.info("Single-threaded: REST workers use 1 thread, not %d", settings.threads)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

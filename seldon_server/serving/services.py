@@ -1,0 +1,124 @@
+"""What each serving process sets up after fork: dispatcher, metrics, tracer, the loaded model."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from seldon_server.dispatch import DispatchConfig, Dispatcher
+from seldon_server.metrics import DefaultLabels, PrometheusRecorder
+from seldon_server.model.adapter import UserModel
+from seldon_server.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServingPlan:
+    """Everything decided once in the supervisor and inherited by every child through fork."""
+
+    settings: Settings
+    model: UserModel  # inspected once; loaded already when preloading
+    metadata: dict[str, Any] | None  # None: the metadata failed validation
+    grpc_port: int  # the gRPC port actually reserved (the setting may be 0)
+    grace: float  # how long a child may drain in-flight work once told to stop
+
+
+@dataclass
+class ProcessServices:
+    """One serving process's dispatcher, metrics recorder and tracer (None without tracing)."""
+
+    dispatcher: Dispatcher
+    recorder: PrometheusRecorder
+    tracer: Any = None
+
+
+def address(host: str, port: int) -> str:
+    """`host:port` as servers bind and logs show it, with an IPv6 host in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class ModelLoadError(Exception):
+    """The user's load() raised; `str()` is the one-line start-up error."""
+
+
+def start_services(plan: ServingPlan) -> ProcessServices:
+    """Build this process's services; call after fork, once per serving process.
+
+    The recorder's metric files and the tracer's export thread belong to one process, which
+    is why neither is created in the supervisor.
+    """
+    settings = plan.settings
+    labels = DefaultLabels.from_settings(
+        settings.deployment_id,
+        settings.predictive_unit_id,
+        settings.predictive_unit_image,
+        settings.predictor_id,
+        settings.predictor_version,
+    )
+    recorder = PrometheusRecorder(labels)
+    config = DispatchConfig(
+        include_metrics_in_client_response=settings.include_metrics_in_client_response,
+        predictive_unit_id=settings.predictive_unit_id,
+        predictive_unit_image=settings.predictive_unit_image,
+        executor_enabled=settings.executor_enabled,
+    )
+    services = ProcessServices(Dispatcher(plan.model, config, recorder), recorder)
+    if settings.tracing:
+        services.tracer = _start_tracer(settings)
+        services.dispatcher.user_span = _child_spans(services.tracer)
+    return services
+
+
+def _start_tracer(settings: Settings) -> Any:
+    from seldon_server import tracing  # only with tracing on: it pulls in OpenTelemetry
+
+    return tracing.init_tracer(
+        settings.interface_name,
+        jaeger_agent_host=settings.jaeger_agent_host,
+        jaeger_agent_port=settings.jaeger_agent_port,
+        jaeger_config_path=settings.jaeger_config_path,
+        otlp_endpoint=settings.otlp_endpoint,
+    )
+
+
+def _child_spans(tracer: Any) -> Any:
+    from seldon_server import tracing
+
+    def user_span(name: str) -> Any:
+        return tracing.child_span(name, tracer)
+
+    return user_span
+
+
+def stop_services(services: ProcessServices | None) -> None:
+    """Export the spans still buffered; call as the process exits."""
+    if services is None or services.tracer is None:
+        return
+    from seldon_server import tracing
+
+    try:
+        tracing.shutdown_tracer()
+    except Exception:  # an unreachable collector must not turn a clean stop into a crash
+        logger.warning("Could not flush the tracer", exc_info=True)
+
+
+def load_model(model: UserModel, interface_name: str) -> None:
+    """Run the user's load() in this process unless it already ran (a preload before fork).
+
+    Raises:
+        ModelLoadError: load() raised anything but NotImplementedError; the cause is kept.
+    """
+    if model.ready.is_set():
+        return
+    try:
+        model.load()
+    except Exception as exc:
+        message = f"{interface_name}.load() failed: {type(exc).__name__}: {exc}"
+        raise ModelLoadError(message) from exc
+
+
+def log_load_failure(error: ModelLoadError) -> None:
+    """The start-up error line, with the user's traceback: the bug is in their load()."""
+    logger.error("%s", error, exc_info=error.__cause__)
