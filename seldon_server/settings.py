@@ -128,6 +128,10 @@ def _raw(raw: str) -> str:
     return raw
 
 
+def _lower(raw: str) -> str:
+    return raw.strip().lower()
+
+
 def _upper(raw: str) -> str:
     return raw.strip().upper()
 
@@ -335,6 +339,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("jaeger_extra_tags", (), ("JAEGER_EXTRA_TAGS",), _tags, (),
            "comma-separated Flask request attributes added as tags to REST spans",
            metavar="NAMES", shown_default="unset"),
+    Option("tracing_backend", ("--tracing-backend",), ("SELDON_TRACING_BACKEND",), _lower,
+           "otel", "tracer behind the OpenTracing API: otel (OpenTelemetry SDK exporting OTLP) "
+           "or jaeger (legacy jaeger-client; install seldon-server[jaeger])",
+           metavar="BACKEND", choices=("otel", "jaeger")),
     Option("otlp_endpoint", (), ("OTEL_EXPORTER_OTLP_ENDPOINT",), _text, None,
            "OTLP collector endpoint for the OpenTelemetry tracer", metavar="URL",
            shown_default="unset"),
@@ -416,6 +424,7 @@ class Settings:
     jaeger_agent_port: int
     jaeger_config_path: str | None
     jaeger_extra_tags: tuple[str, ...]
+    tracing_backend: str
     otlp_endpoint: str | None
     annotations_path: str
     rest_timeout: int
@@ -612,7 +621,18 @@ def help_text(prog: str = PROG) -> str:
     for opt in OPTIONS:
         if not opt.flags:
             lines.extend(_help_entry(opt))
+    lines += ["", *PROCESS_NOTES]
     return "\n".join(lines) + "\n"
+
+
+PROCESS_NOTES = (
+    "processes: this command supervises the Gunicorn REST master and its workers, GRPC_WORKERS",
+    "gRPC processes, the metrics server and the optional custom_service process. Gunicorn",
+    "replaces its own workers; any other serving process that dies stops the whole server",
+    "(exit 1, or 4 when load() failed). SIGTERM/SIGINT drain in-flight REST requests and gRPC",
+    "calls for up to --graceful-timeout seconds, then remaining processes are killed (exit 0",
+    "when everything stopped by itself).",
+)
 
 
 def _help_entry(opt: Option) -> list[str]:

@@ -80,6 +80,7 @@ def _start_tracer(settings: Settings) -> Any:
         jaeger_agent_port=settings.jaeger_agent_port,
         jaeger_config_path=settings.jaeger_config_path,
         otlp_endpoint=settings.otlp_endpoint,
+        backend=settings.tracing_backend,  # type: ignore[arg-type]  # a validated choice
     )
 
 
