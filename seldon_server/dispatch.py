@@ -63,6 +63,10 @@ class DispatchConfig:
     executor_enabled: bool = True
 
 
+# What the original reported as the image of a unit whose PREDICTIVE_UNIT_IMAGE is unset.
+UNSET_IMAGE = "NOT_IMPLEMENTED:NOT_IMPLEMENTED"
+
+
 def _no_span(name: str) -> AbstractContextManager[Any]:
     return contextlib.nullcontext()
 
@@ -82,7 +86,8 @@ class Dispatcher:
         # Tracing wraps user calls in a child span when enabled (set by the serving layer).
         self.user_span: Callable[[str], AbstractContextManager[Any]] = _no_span
         unit = self.config.predictive_unit_id
-        self._unit_path = {unit: self.config.predictive_unit_image} if unit else {}
+        image = self.config.predictive_unit_image or UNSET_IMAGE
+        self._unit_path = {unit: image} if unit else {}
 
     # -- operations ------------------------------------------------------------------------
 
@@ -110,7 +115,8 @@ class Dispatcher:
         if not isinstance(result.data, int):
             raise BadDataError(f"Routing response must be int but got {result.data}")
         metrics = self._custom_metrics("route", result.metrics)
-        meta = self._meta(request, None, metrics, result.tags)
+        # Only the unit's own path: the original dropped the request's requestPath on routes.
+        meta = self._build_meta({}, metrics, result.tags, (request.meta or {}).get("puid"), {})
         return self._payload(np.array([[result.data]]), request, meta)
 
     def aggregate(self, native: Any, codec: TransportCodec) -> Raw | Message:
@@ -133,9 +139,9 @@ class Dispatcher:
         inherited: list[Any] = []
         for message in messages:
             meta = message.meta or {}
-            tags.update(meta.get("tags") or {})
-            request_path.update(meta.get("requestPath") or {})
-            inherited.extend(meta.get("metrics") or [])
+            tags.update(_mapping(meta.get("tags") or {}, "tags"))
+            request_path.update(_mapping(meta.get("requestPath") or {}, "requestPath"))
+            inherited.extend(_listing(meta.get("metrics") or [], "metrics"))
         first = messages[0]
         puid = (first.meta or {}).get("puid")
         meta = self._build_meta(tags, inherited + metrics, result.tags, puid, request_path)
@@ -267,8 +273,8 @@ class Dispatcher:
         request_meta = request.meta or {}
         inherited = inherited or {}
         return self._build_meta(
-            dict(inherited.get("tags") or {}),
-            [*(inherited.get("metrics") or []), *metrics],
+            inherited.get("tags") or {},
+            _concat(inherited.get("metrics") or [], metrics, "metrics"),
             runtime_tags,
             request_meta.get("puid"),
             request_meta.get("requestPath") or {},
@@ -276,22 +282,25 @@ class Dispatcher:
 
     def _build_meta(
         self,
-        tags: dict[str, Any],
-        metrics: list[dict[str, Any]],
+        tags: Any,
+        metrics: Any,
         runtime_tags: dict[str, Any],
-        puid: str | None,
-        request_path: dict[str, Any],
+        puid: Any,
+        request_path: Any,
     ) -> dict[str, Any]:
-        tags.update(self.model.optional("tags", None) or {})
-        tags.update(runtime_tags or {})
+        """Merge as the original did; odd request values pass through untouched when nothing
+        has to be merged into them (REST requests are not schema-checked), else they are 400."""
+        extra_tags = {**(self.model.optional("tags", None) or {}), **(runtime_tags or {})}
+        if extra_tags:
+            tags = {**_mapping(tags, "tags"), **extra_tags}
         meta: dict[str, Any] = {}
         if tags:
-            meta["tags"] = tags
+            meta["tags"] = dict(tags) if isinstance(tags, dict) else tags
         if metrics:
             meta["metrics"] = metrics
         if puid:
             meta["puid"] = puid
-        path = {**self._unit_path, **request_path}
+        path = {**self._unit_path, **_mapping(request_path, "requestPath")}
         if path:
             meta["requestPath"] = path
         return meta
@@ -323,6 +332,23 @@ class Dispatcher:
         if self.model.inherits(hook):
             return SeldonNotImplementedError(f"{hook} is not implemented")
         return SeldonNotImplementedError(message)
+
+
+def _mapping(value: Any, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise BadDataError(f"Invalid meta.{field}: {value}")
+    return value
+
+
+def _listing(value: Any, field: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise BadDataError(f"Invalid meta.{field}: {value}")
+    return value
+
+
+def _concat(inherited: Any, extra: list[Any], field: str) -> Any:
+    """Request metrics then ours; an odd request value is echoed only if nothing is added."""
+    return [*_listing(inherited, field), *extra] if extra else inherited
 
 
 def _check_metrics(metrics: Any) -> None:

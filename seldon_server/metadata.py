@@ -132,13 +132,13 @@ def default_metadata(image: str) -> dict[str, Any]:
 
 
 def split_image(image: str) -> tuple[str, str]:
-    """Split an image reference into name and tag (or digest); a missing part is ""."""
-    reference, _, digest = image.partition("@")
-    colon, slash = reference.rfind(":"), reference.rfind("/")
-    # A colon before the last slash is a registry port (`host:5000/img`), not a tag.
-    if colon > slash:
-        return reference[:colon], digest or reference[colon + 1 :]
-    return reference, digest
+    """Name and version of an image as the original split them: at the last ':'.
+
+    Kept naive on purpose (`img` -> ("", "img"), `host:5000/img` -> ("host", "5000/img")) because
+    metadata defaults, metric labels and request paths must match the original's byte for byte.
+    """
+    name, _, version = image.rpartition(":")
+    return name, version
 
 
 def validation_error(metadata: Mapping[str, Any]) -> str | None:

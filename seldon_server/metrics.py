@@ -25,30 +25,32 @@ from seldon_server.custom_metrics import (
     TIMER,
 )
 from seldon_server.errors import BadMetricError
+from seldon_server.metadata import split_image
 
 logger = logging.getLogger(__name__)
 
 MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
 NOT_IMPLEMENTED: Final = "NOT_IMPLEMENTED"
 REQUESTS_METRIC: Final = "seldon_server_requests_total"
+FEEDBACK_METHOD: Final = "feedback"
 REQUEST_DURATION_METRIC: Final = "seldon_server_request_duration_seconds"
 
-# The original's TIMER buckets, np.logspace(-3, log10(30), 50), written out so that the `le`
-# label values stay byte-identical to the original's series without importing numpy.
+# The original's TIMER buckets: np.logspace(-3, log10(30), 50) as numpy 1.26 computed them,
+# written out so that the `le` label values stay byte-identical to the original's series.
 TIMER_BUCKETS: Final[tuple[float, ...]] = (
-    0.001, 0.0012341553253454693, 0.0015231393670785815, 0.001879790561123359,
-    0.002319953531544542, 0.0028631830055097247, 0.0035336125536884733, 0.004361026750842238,
+    0.001, 0.0012341553253454693, 0.0015231393670785815, 0.0018797905611233593,
+    0.0023199535315445415, 0.002863183005509725, 0.0035336125536884733, 0.004361026750842238,
     0.005382184388525997, 0.006642451525090608, 0.008197816923039709, 0.010117379411776668,
-    0.012486417679584787, 0.015410178873747385, 0.019018554321561593, 0.02347185009632733,
-    0.028967908792092947, 0.03575089889988335, 0.04412216226317853, 0.05445360152285871,
+    0.012486417679584786, 0.015410178873747385, 0.019018554321561593, 0.02347185009632733,
+    0.028967908792092944, 0.03575089889988335, 0.04412216226317852, 0.05445360152285871,
     0.06720420230367624, 0.0829404241586763, 0.10236136616184238, 0.12632982515827532,
-    0.15591062646904755, 0.19241792993472334, 0.2374736129208902, 0.29307932401534564,
-    0.36170540848218913, 0.44640065608455204, 0.5509277469444613, 0.6799304127720882,
-    0.8391397397870158, 1.035628778567157, 1.2781267721496807, 1.5774069623151439,
-    1.9467652027782552, 2.4026106422060365, 2.965194718810281, 3.65951085290597,
-    4.516404807273444, 5.573945044312399, 6.879113959621136, 8.489895126924784,
-    10.477849282518772, 12.931293490187748, 15.959224724520412, 19.696162182151948,
-    24.308123445970867, 29.999999999999996,
+    0.15591062646904755, 0.19241792993472334, 0.2374736129208902, 0.2930793240153456,
+    0.3617054084821892, 0.44640065608455204, 0.5509277469444613, 0.6799304127720881,
+    0.8391397397870157, 1.035628778567157, 1.2781267721496807, 1.5774069623151439,
+    1.9467652027782552, 2.402610642206036, 2.965194718810281, 3.65951085290597, 4.516404807273444,
+    5.573945044312399, 6.879113959621136, 8.489895126924782, 10.477849282518772,
+    12.931293490187748, 15.959224724520412, 19.696162182151948, 24.30812344597087,
+    29.999999999999996,
 )  # fmt: skip
 REQUEST_BUCKETS: Final[tuple[float, ...]] = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -94,14 +96,11 @@ def _unset(value: str | None) -> bool:
 
 
 def _split_image(image: str | None) -> tuple[str, str]:
-    """Image name and tag, split at the last ':' unless that ':' belongs to a registry port."""
+    """Image name and version labels; unset -> NOT_IMPLEMENTED for both."""
     if _unset(image):
         return NOT_IMPLEMENTED, NOT_IMPLEMENTED
     assert image is not None
-    name, sep, tag = image.rpartition(":")
-    if not sep or "/" in tag:
-        return image, NOT_IMPLEMENTED
-    return name or NOT_IMPLEMENTED, tag or NOT_IMPLEMENTED
+    return split_image(image)
 
 
 def predictor_version_from_labels(predictor_labels: str | None) -> str | None:
@@ -269,25 +268,30 @@ class PrometheusRecorder:
         self._kinds[REQUEST_DURATION_METRIC] = TIMER
 
     def record(self, method: str, metrics: Iterable[Mapping[str, Any]]) -> None:
-        """Record custom metrics for one call of `method`; all or nothing.
+        """Record custom metrics for one call of `method`.
 
-        Raises:
-            BadMetricError: a metric has an unknown type, a non-numeric value, or a name or tag
-                Prometheus rejects; nothing of this call is recorded then.
+        A metric Prometheus cannot hold (unknown type, a name or tag outside its grammar, a key
+        already used with another type) is skipped with a warning: the original answered such
+        requests normally, so the request must not fail here.
         """
-        updates = [self._prepare(method, metric) for metric in metrics]
-        for update in updates:
+        for metric in metrics:
+            try:
+                update = self._prepare(method, metric)
+            except BadMetricError as exc:
+                self._warn_once(str(exc), f"{exc}; not exported")
+                continue
             self._apply(update)
 
     def record_feedback(self, reward: float) -> None:
         """Count one feedback call and add its reward (the caller decides when)."""
-        # Like the original, the feedback counters carry the default labels but no `method`.
-        updates = [
-            self._prepare(None, {"type": COUNTER, "key": FEEDBACK_KEY, "value": 1}),
-            self._prepare(None, {"type": COUNTER, "key": FEEDBACK_REWARD_KEY, "value": reward}),
-        ]
-        for update in updates:
-            self._apply(update)
+        # As the original: the default labels plus method="feedback".
+        self.record(
+            FEEDBACK_METHOD,
+            [
+                {"type": COUNTER, "key": FEEDBACK_KEY, "value": 1},
+                {"type": COUNTER, "key": FEEDBACK_REWARD_KEY, "value": reward},
+            ],
+        )
 
     def observe_request(self, method: str, code: int | str, seconds: float) -> None:
         """Count one served request and observe its latency."""

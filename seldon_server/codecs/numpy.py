@@ -27,8 +27,6 @@ def from_tensor(shape: Any, values: Any) -> np.ndarray:
     if not isinstance(values, list) or not isinstance(shape, list):
         raise BadDataError("Invalid tensor: 'shape' and 'values' must be lists")
     array = from_nested(values)
-    if array.ndim != 1:
-        raise BadDataError("Invalid tensor: 'values' must be a flat list")
     try:
         return array.reshape(shape)
     except (ValueError, TypeError) as exc:

@@ -175,17 +175,25 @@ def _parse_feedback(body: Any) -> Any:
     return feedback
 
 
+# What the original's CORS layer (flask-cors with its defaults) answered.
+PREFLIGHT_METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
+
+
 def _install_cors(app: Flask) -> None:
     @app.after_request
     def allow_any_origin(response: Response) -> Response:
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        if request.method == "OPTIONS":
-            requested = request.headers.get("Access-Control-Request-Headers")
-            if requested:
-                response.headers["Access-Control-Allow-Headers"] = requested
-            allow = response.headers.get("Allow")
-            if allow:
-                response.headers["Access-Control-Allow-Methods"] = allow
+        origin = request.headers.get("Origin")
+        if origin:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.vary.add("Origin")
+        else:
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            response.headers["Access-Control-Allow-Methods"] = PREFLIGHT_METHODS
+            requested = request.headers.get("Access-Control-Request-Headers", "")
+            headers = [h.strip() for h in requested.split(",") if h.strip()]
+            if headers:
+                response.headers["Access-Control-Allow-Headers"] = ", ".join(headers)
         return response
 
 

@@ -23,9 +23,10 @@ def read_body(request: Request, *, passthrough: bool = False) -> Any:
         # Cache the body first so a JSON body sent with curl's default form type still parses.
         request.get_data()
         text = request.form.get("json")
-    if text is None and request.query_string:
+    # An empty json= field counts as absent, as in the original.
+    if not text and request.query_string:
         text = request.args.get("json")
-    if text is not None:
+    if text:
         return text if passthrough else _parse(text)
     body = request.get_data()
     if passthrough:
