@@ -147,8 +147,16 @@ def test_iris_answers_tensor_with_tensor_and_form_json() -> None:
 
 
 def test_iris_rejects_the_wrong_number_of_columns() -> None:
-    body = post(client("iris"), "/api/v1.0/predictions", ndarray([[1.0, 2.0]]), expect=500)
-    assert "expected rows of 4 measurements" in body["status"]["info"]
+    body = post(client("iris"), "/api/v1.0/predictions", ndarray([[1.0, 2.0]]), expect=400)
+    assert "expected rows of 4 values" in body["status"]["info"]
+    assert body["status"]["reason"] == "MICROSERVICE_BAD_DATA"
+
+
+def test_iris_rejects_text_with_a_client_error() -> None:
+    body = post(
+        client("iris"), "/api/v1.0/predictions", ndarray([["a", "b", "c", "d"]]), expect=400
+    )
+    assert "expected numbers" in body["status"]["info"]
 
 
 def test_iris_weights_are_what_train_py_produces() -> None:
@@ -236,7 +244,7 @@ def test_combiner_averages_children() -> None:
 
 def test_combiner_refuses_mismatched_shapes() -> None:
     messages = {"seldonMessages": [ndarray([[1.0, 2.0]]), ndarray([[3.0]])]}
-    body = post(client("combiner"), "/aggregate", messages, expect=500)
+    body = post(client("combiner"), "/aggregate", messages, expect=400)
     assert "different shapes" in body["status"]["info"]
 
 

@@ -7,7 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from seldon_server import SeldonResponse, create_counter, create_gauge, create_timer
+from seldon_server import (
+    SeldonMicroserviceException,
+    SeldonResponse,
+    create_counter,
+    create_gauge,
+    create_timer,
+)
 
 
 class MetricsModel:
@@ -24,7 +30,7 @@ class MetricsModel:
 
     def predict(self, X: Any, features_names: list[str], meta: dict[str, Any] | None = None) -> Any:
         started = time.perf_counter()
-        features = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        features = np.atleast_2d(_as_floats(X))
         result = features * 2
         rows = int(features.shape[0])
         metrics = [
@@ -40,3 +46,11 @@ class MetricsModel:
 
     def tags(self) -> dict[str, Any]:
         return {"model_version": self.version}
+
+
+def _as_floats(values: Any) -> np.ndarray:
+    """The request payload as floats; anything else is the client's mistake (HTTP 400)."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise SeldonMicroserviceException(f"expected numbers: {exc}", status_code=400) from exc

@@ -12,6 +12,11 @@ class IdentityModel:
         return X
 
     def send_feedback(
-        self, features: Any, feature_names: list[str], reward: float, truth: Any, routing: Any = None
+        self,
+        features: Any,
+        feature_names: list[str],
+        reward: float,
+        truth: Any,
+        routing: Any = None,
     ) -> list[Any]:
         return []

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from seldon_server import SeldonMicroserviceException
+
 WEIGHTS = Path(__file__).resolve().with_name("weights.npz")
 
 
@@ -28,12 +30,13 @@ class IrisClassifier:
             self.classes = [str(name) for name in saved["classes"]]
 
     def predict(self, X: Any, features_names: list[str], meta: dict[str, Any] | None = None) -> Any:
-        features = np.asarray(X, dtype=np.float64)
+        features = _as_floats(X)
         if features.ndim == 1:
             features = features.reshape(1, -1)
         if features.ndim != 2 or features.shape[1] != self.weights.shape[0]:
-            raise ValueError(
-                f"expected rows of {self.weights.shape[0]} measurements, got shape {features.shape}"
+            raise SeldonMicroserviceException(
+                f"expected rows of {self.weights.shape[0]} values, got shape {features.shape}",
+                status_code=400,
             )
         logits = ((features - self.mean) / self.scale) @ self.weights + self.bias
         exp = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -41,3 +44,11 @@ class IrisClassifier:
 
     def class_names(self) -> list[str]:
         return list(self.classes)
+
+
+def _as_floats(values: Any) -> np.ndarray:
+    """The request payload as floats; anything else is the client's mistake (HTTP 400)."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise SeldonMicroserviceException(f"expected numbers: {exc}", status_code=400) from exc

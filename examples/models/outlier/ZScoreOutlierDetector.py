@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from seldon_server import SeldonResponse
+from seldon_server import SeldonMicroserviceException, SeldonResponse
 
 # Iris feature means and standard deviations (cm), so the defaults fit the iris example's input.
 DEFAULT_MEANS = "5.843,3.054,3.759,1.199"
@@ -37,7 +37,13 @@ class ZScoreOutlierDetector:
     def transform_input(
         self, X: Any, features_names: list[str], meta: dict[str, Any] | None = None
     ) -> SeldonResponse:
-        features = np.asarray(X, dtype=np.float64).reshape(-1, self.means.shape[0])
+        features = _as_floats(X)
+        if features.size % self.means.shape[0]:
+            raise SeldonMicroserviceException(
+                f"expected rows of {self.means.shape[0]} values, got shape {features.shape}",
+                status_code=400,
+            )
+        features = features.reshape(-1, self.means.shape[0])
         scores = np.max(np.abs((features - self.means) / self.stds), axis=1).round(3)
         tags = {
             "outlier_score": scores.tolist(),
@@ -47,3 +53,11 @@ class ZScoreOutlierDetector:
 
     def tags(self) -> dict[str, Any]:
         return {"outlier_detector": "zscore", "outlier_threshold": self.threshold}
+
+
+def _as_floats(values: Any) -> np.ndarray:
+    """The request payload as floats; anything else is the client's mistake (HTTP 400)."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise SeldonMicroserviceException(f"expected numbers: {exc}", status_code=400) from exc

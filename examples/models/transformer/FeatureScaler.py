@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from seldon_server import SeldonMicroserviceException
+
 # Iris measurement ranges (cm), so the default scaler fits the iris example's input.
 DEFAULT_MINIMUMS = "4.3,2.0,1.0,0.1"
 DEFAULT_MAXIMUMS = "7.9,4.4,6.9,2.5"
@@ -31,7 +33,18 @@ class FeatureScaler:
     def transform_input(
         self, X: Any, features_names: list[str], meta: dict[str, Any] | None = None
     ) -> Any:
-        features = np.asarray(X, dtype=np.float64)
+        features = _as_floats(X)
         if features.shape[-1] != self.span.shape[0]:
-            raise ValueError(f"expected {self.span.shape[0]} columns, got shape {features.shape}")
+            raise SeldonMicroserviceException(
+                f"expected {self.span.shape[0]} columns, got shape {features.shape}",
+                status_code=400,
+            )
         return (features - self.minimums) / self.span
+
+
+def _as_floats(values: Any) -> np.ndarray:
+    """The request payload as floats; anything else is the client's mistake (HTTP 400)."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise SeldonMicroserviceException(f"expected numbers: {exc}", status_code=400) from exc
