@@ -139,9 +139,9 @@ class Dispatcher:
         inherited: list[Any] = []
         for message in messages:
             meta = message.meta or {}
-            tags.update(_mapping(meta.get("tags") or {}, "tags"))
-            request_path.update(_mapping(meta.get("requestPath") or {}, "requestPath"))
-            inherited.extend(_listing(meta.get("metrics") or [], "metrics"))
+            tags.update(_mapping(_given(meta, "tags", {}), "tags"))
+            request_path.update(_mapping(_given(meta, "requestPath", {}), "requestPath"))
+            inherited.extend(_listing(_given(meta, "metrics", []), "metrics"))
         first = messages[0]
         puid = (first.meta or {}).get("puid")
         meta = self._build_meta(tags, inherited + metrics, result.tags, puid, request_path)
@@ -273,11 +273,11 @@ class Dispatcher:
         request_meta = request.meta or {}
         inherited = inherited or {}
         return self._build_meta(
-            inherited.get("tags") or {},
-            _concat(inherited.get("metrics") or [], metrics, "metrics"),
+            _given(inherited, "tags", {}),
+            _concat(_given(inherited, "metrics", []), metrics, "metrics"),
             runtime_tags,
             request_meta.get("puid"),
-            request_meta.get("requestPath") or {},
+            _given(request_meta, "requestPath", {}),
         )
 
     def _build_meta(
@@ -332,6 +332,12 @@ class Dispatcher:
         if self.model.inherits(hook):
             return SeldonNotImplementedError(f"{hook} is not implemented")
         return SeldonNotImplementedError(message)
+
+
+def _given(meta: dict[str, Any], field: str, default: Any) -> Any:
+    """A meta field, `default` only when absent or null (false, 0 or "" are values to check)."""
+    value = meta.get(field)
+    return default if value is None else value
 
 
 def _mapping(value: Any, field: str) -> dict[str, Any]:

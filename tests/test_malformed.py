@@ -1,7 +1,10 @@
 """Thousands of generated bad payloads per predict route: always a 4xx Seldon status, never a 5xx.
 
 Payloads come from a seeded generator (reproducible, fast) plus hypothesis for arbitrary JSON.
-A failure lists the first offending requests with what came back.
+A failure lists the first offending requests with what came back. "Bad" follows the original
+server: what it answered normally (a `data` list or string without an encoding in it, `names` of
+any type, nested tensor values that reshape, odd meta values with nothing to merge into them) is
+not generated here; the meta cases are pinned down with exact bodies below.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ CONTENT_TYPES = [
     None,
 ]
 BASE64_ALPHABET = string.ascii_letters + string.digits + "+/"
+ENCODINGS = ("tensor", "ndarray", "tftensor")
 
 
 @dataclass
@@ -128,10 +132,30 @@ class Generator:
         return body
 
     def wrong_data(self) -> Any:
-        return {"data": self.non_dict(), **self.maybe_meta()}
+        # A list or string without "tensor"/"ndarray"/"tftensor" in it is an empty array (the
+        # original's `"tensor" in data` probes); with one in it, or any other type, it is bad.
+        r = self.rng
+        choice = r.randrange(3)
+        if choice == 0:
+            data: Any = r.choice(
+                [None, True, False, 0, r.randint(-(2**70), 2**70), r.uniform(-1e6, 1e6)]
+            )
+        elif choice == 1:
+            data = [self.value() for _ in range(r.randint(0, 3))]
+            data.insert(r.randint(0, len(data)), r.choice(ENCODINGS))
+        else:
+            text = "".join(r.choice(string.printable) for _ in range(r.randint(0, 6)))
+            cut = r.randint(0, len(text))
+            data = text[:cut] + r.choice(ENCODINGS) + text[cut:]
+        return {"data": data, **self.maybe_meta()}
 
-    def wrong_names(self) -> Any:
-        return {"data": {"names": self.non_list(), "ndarray": [[1, 2]]}}
+    def names_do_not_rescue(self) -> Any:
+        # names of any type are passed through, so an odd one next to a bad payload stays bad
+        body = self.rng.choice([self.ragged, self.bad_tensor, self.bad_tftensor])()
+        data = body["data"]
+        if isinstance(data, dict):
+            data["names"] = self.value()
+        return body
 
     def ragged(self) -> Any:
         r = self.rng
@@ -164,8 +188,11 @@ class Generator:
             shape = self.non_list()
         elif choice == 5:
             values = self.non_list()
-        elif choice == 6:  # nested values
-            values = [values] if r.random() < 0.5 else [[v] for v in values]
+        elif choice == 6:  # nested values (numpy reshapes those that fit: these never do)
+            if r.random() < 0.5:  # one value too many
+                values = [values + [1]] if r.random() < 0.5 else [[v] for v in values] + [[1]]
+            else:  # ragged nesting
+                values = [values, values[:1] + [values[0], 1]] if size > 1 else [[1], [1, 2]]
         elif choice == 7:
             return {"data": {"tensor": self.non_dict()}}
         else:  # a key missing
@@ -245,19 +272,15 @@ class Generator:
 
     def bad_meta(self) -> Any:
         r = self.rng
-        if r.random() < 0.4:
-            meta: Any = r.choice([[], [1], "meta", 3, 2.5, True, ["puid", "x"]])
-        else:  # a field of the wrong type
-            field, bad = r.choice(
-                [
-                    ("tags", r.choice(["ab", 5, ["x"], [["a", 1]], True])),
-                    ("metrics", r.choice([5, "ab", {"a": 1}, [1], ["x"], [[]]])),
-                    ("requestPath", r.choice(["ab", 3, ["a"], False])),
-                    ("routing", r.choice(["x", 1, ["r"]])),
-                    ("puid", r.choice([5, {"a": 1}, ["p"], 1.5])),
-                ]
-            )
-            meta = {"puid": "p", field: bad}
+        if r.random() < 0.5:
+            meta: Any = r.choice([[], [1], "meta", "", 3, 0, 2.5, True, False, ["puid", "x"]])
+        else:
+            # requestPath is merged into every reply: one that is not an object is bad. (Odd
+            # tags, metrics, puid and routing are echoed when the model adds nothing to them, as
+            # the original did; a falsy requestPath is checked in its own test below.)
+            bad = r.choice(["ab", 3, 2.5, ["a"], [["a", "b"]], True])
+            odd = r.choice([{}, {"tags": ["x"]}, {"metrics": "ab"}, {"puid": 5}])
+            meta = {"puid": "p", **odd, "requestPath": bad}
         payload = r.choice([{"data": {"ndarray": [[1, 2]]}}, {"strData": "s"}, {"jsonData": {}}])
         return {**payload, "meta": meta}
 
@@ -270,7 +293,7 @@ class Generator:
                 self.json_not_object,
                 self.object_without_payload,
                 self.wrong_data,
-                self.wrong_names,
+                self.names_do_not_rescue,
                 self.ragged,
                 self.bad_tensor,
                 self.bad_tftensor,
@@ -434,25 +457,39 @@ def test_arbitrary_json_without_a_payload_is_400(identity_client: Any, value: An
     assert seldon_status_problem(response) is None, response.data
 
 
-# Wrong types inside meta. The original crashed (500) on most, or echoed them into a reply the
-# executor could not parse; they are the client's mistake: 400.
-BAD_META = [
+# Odd values inside meta. The original echoed them back when it had nothing to merge into them
+# (reference cases r2_identity_meta_*), and crashed (500) where it merged: dict.update on
+# meta.tags, list.extend on meta.metrics, {**requestPath}. Those are the client's mistake: 400.
+ODD_META = [
     {"tags": "ab"},
     {"tags": 5},
     {"tags": ["x"]},
     {"tags": [["a", 1]]},
+    {"tags": True},
     {"metrics": 5},
     {"metrics": "ab"},
     {"metrics": {"a": 1}},
+    {"metrics": True},
     {"metrics": [1]},
-    {"requestPath": ["a"]},
-    {"requestPath": "ab"},
-    {"requestPath": 3},
+    {"metrics": ["x"]},
     {"puid": 5},
     {"puid": {"a": 1}},
+    {"puid": ["p"]},
+    {"puid": 1.5},
     {"routing": "x"},
+    {"routing": ["r"]},
 ]
-META_ROUTES = ["/predict", "/transform-input", "/transform-output", "/route", "/aggregate"]
+BAD_REQUEST_PATH = [["a"], "ab", 3, 2.5, True, [["a", "b"]]]
+FALSY_NON_OBJECTS = [False, 0, "", []]
+SINGLE_ROUTES = ["/predict", "/transform-input", "/transform-output"]
+# The reply's data for {"data": {"ndarray": [[1, 2]]}} on each route of AllHooks.
+ROUTE_DATA = {
+    "/predict": {"names": ["t:0", "t:1"], "ndarray": [[1, 2]]},
+    "/transform-input": {"names": ["t:0", "t:1"], "ndarray": [[2, 4]]},
+    "/transform-output": {"names": ["t:0", "t:1"], "ndarray": [[2, 3]]},
+    "/route": {"names": ["t:0"], "ndarray": [[22]]},
+    "/aggregate": {"names": ["t:0", "t:1"], "ndarray": [[1, 2]]},
+}
 
 
 class AllHooks(models.Transformer, models.Router):
@@ -463,13 +500,173 @@ class AllHooks(models.Transformer, models.Router):
         return features_list[0]
 
 
-@pytest.mark.parametrize("path", META_ROUTES)
-@pytest.mark.parametrize("meta", BAD_META, ids=[json.dumps(m) for m in BAD_META])
-def test_wrong_meta_types_are_400(rest: Any, path: str, meta: dict[str, Any]) -> None:
+class TagsOnly:
+    def predict(self, X: Any, names: Any) -> Any:
+        return X
+
+    def tags(self) -> dict[str, Any]:
+        return {"m": 1}
+
+
+class MetricsOnly:
+    def predict(self, X: Any, names: Any) -> Any:
+        return X
+
+    def metrics(self) -> list[dict[str, Any]]:
+        return [{"key": "c", "type": "COUNTER", "value": 1}]
+
+
+def post_with_meta(client: Any, path: str, meta: Any) -> Any:
     body: Any = {"data": {"ndarray": [[1, 2]]}, "meta": meta}
-    response = rest(AllHooks()).post(path, json=[body] if path == "/aggregate" else body)
-    problem = seldon_status_problem(response)
-    assert problem is None, f"{problem}: {response.status_code} {response.data!r}"
+    return client.post(path, json=[body] if path == "/aggregate" else body)
+
+
+def compact(value: Any) -> bytes:
+    return (json.dumps(value, sort_keys=True, separators=(",", ":")) + "\n").encode()
+
+
+def info(response: Any) -> str:
+    assert seldon_status_problem(response) is None, f"{response.status_code} {response.data!r}"
+    return json.loads(response.data)["status"]["info"]
+
+
+def _merged_by_aggregate(odd: dict[str, Any]) -> bool:
+    """aggregate merges every input's tags and metrics: see the test below."""
+    return "tags" in odd or not isinstance(odd.get("metrics", []), list)
+
+
+ECHO_CASES = [
+    pytest.param(path, odd, id=f"{json.dumps(odd)}-{path}")
+    for odd in ODD_META
+    for path in [*SINGLE_ROUTES, "/route", "/aggregate"]
+    if not (path == "/aggregate" and _merged_by_aggregate(odd))
+]
+
+
+@pytest.mark.parametrize(("path", "odd"), ECHO_CASES)
+def test_odd_meta_is_echoed_when_nothing_is_merged(
+    rest: Any, path: str, odd: dict[str, Any]
+) -> None:
+    meta = {"puid": "p", **odd}
+    response = post_with_meta(rest(AllHooks()), path, meta)
+    # routing is never echoed; a route reply carries only the request's puid.
+    expected = {k: v for k, v in meta.items() if k != "routing"}
+    if path == "/route":
+        expected = {"puid": meta["puid"]}
+    assert response.status_code == 200, response.data
+    assert response.data == compact({"data": ROUTE_DATA[path], "meta": expected})
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"tags": "ab"},
+        {"tags": 5},
+        {"tags": ["x"]},
+        {"tags": True},
+        {"metrics": 5},
+        {"metrics": True},
+    ],
+    ids=json.dumps,
+)
+def test_aggregate_inputs_whose_meta_cannot_be_merged_are_400(
+    rest: Any, odd: dict[str, Any]
+) -> None:
+    # The original's merge_meta/merge_metrics failed on these (dict.update, list.extend).
+    ((field, value),) = odd.items()
+    response = post_with_meta(rest(AllHooks()), "/aggregate", {"puid": "p", **odd})
+    assert info(response) == f"Invalid meta.{field}: {value}"
+
+
+@pytest.mark.parametrize("tags", ["ab", 5, ["x"], [["a", 1]], True], ids=json.dumps)
+def test_odd_tags_are_400_when_the_model_adds_tags(rest: Any, tags: Any) -> None:
+    response = post_with_meta(rest(TagsOnly()), "/predict", {"puid": "p", "tags": tags})
+    assert info(response) == f"Invalid meta.tags: {tags}"
+    # ... and echoed by a model that adds metrics but no tags
+    response = post_with_meta(rest(MetricsOnly()), "/predict", {"puid": "p", "tags": tags})
+    assert response.data == compact(
+        {
+            "data": ROUTE_DATA["/predict"],
+            "meta": {
+                "metrics": [{"key": "c", "type": "COUNTER", "value": 1}],
+                "puid": "p",
+                "tags": tags,
+            },
+        }
+    )
+
+
+@pytest.mark.parametrize("metrics", [5, "ab", {"a": 1}, True], ids=json.dumps)
+def test_non_list_metrics_are_400_when_the_model_adds_metrics(rest: Any, metrics: Any) -> None:
+    response = post_with_meta(rest(MetricsOnly()), "/predict", {"puid": "p", "metrics": metrics})
+    assert info(response) == f"Invalid meta.metrics: {metrics}"
+    # ... and echoed by a model that adds tags but no metrics
+    response = post_with_meta(rest(TagsOnly()), "/predict", {"puid": "p", "metrics": metrics})
+    assert response.data == compact(
+        {
+            "data": ROUTE_DATA["/predict"],
+            "meta": {"metrics": metrics, "puid": "p", "tags": {"m": 1}},
+        }
+    )
+
+
+def test_odd_metric_items_are_kept_when_the_model_adds_metrics(rest: Any) -> None:
+    # list + list, as the original's metrics.extend: the items are not checked.
+    response = post_with_meta(rest(MetricsOnly()), "/predict", {"metrics": [1, "x"]})
+    assert response.data == compact(
+        {
+            "data": ROUTE_DATA["/predict"],
+            "meta": {"metrics": [1, "x", {"key": "c", "type": "COUNTER", "value": 1}]},
+        }
+    )
+
+
+@pytest.mark.parametrize("path", SINGLE_ROUTES)
+@pytest.mark.parametrize("request_path", BAD_REQUEST_PATH, ids=json.dumps)
+def test_non_object_request_path_is_400(rest: Any, path: str, request_path: Any) -> None:
+    response = post_with_meta(rest(AllHooks()), path, {"puid": "p", "requestPath": request_path})
+    assert info(response) == f"Invalid meta.requestPath: {request_path}"
+
+
+@pytest.mark.parametrize("request_path", [["a"], "ab", 3, 2.5, True], ids=json.dumps)
+def test_aggregate_inputs_with_a_non_object_request_path_are_400(
+    rest: Any, request_path: Any
+) -> None:
+    body = {"puid": "p", "requestPath": request_path}
+    response = post_with_meta(rest(AllHooks()), "/aggregate", body)
+    assert info(response) == f"Invalid meta.requestPath: {request_path}"
+
+
+@pytest.mark.parametrize("request_path", BAD_REQUEST_PATH, ids=json.dumps)
+def test_route_ignores_the_request_path(rest: Any, request_path: Any) -> None:
+    # The original's route reply carries only {PREDICTIVE_UNIT_ID: image} (router_tensor_req).
+    response = post_with_meta(rest(AllHooks()), "/route", {"requestPath": request_path})
+    assert response.data == compact({"data": ROUTE_DATA["/route"], "meta": {}})
+
+
+# The original merged a falsy value as any other ({**False}, [].update and "".extend fail as
+# {**"ab"} does), and the rule is "400 when a merge is needed": a falsy non-object is not an
+# absent field (null is: see below). One test per field family, listing every miss.
+def test_falsy_non_object_request_path_is_400(rest: Any) -> None:
+    client = rest(AllHooks())
+    misses = []
+    for path in SINGLE_ROUTES:
+        for request_path in FALSY_NON_OBJECTS:
+            response = post_with_meta(client, path, {"puid": "p", "requestPath": request_path})
+            if seldon_status_problem(response) is not None:
+                misses.append(f"{path} requestPath={request_path!r}: {response.status_code}")
+    assert not misses, "\n".join(misses)
+
+
+def test_falsy_odd_tags_and_metrics_are_400_when_merged(rest: Any) -> None:
+    cases = [(TagsOnly, {"tags": v}) for v in FALSY_NON_OBJECTS]
+    cases += [(MetricsOnly, {"metrics": v}) for v in [False, 0, "", {}]]
+    misses = []
+    for model, odd in cases:
+        response = post_with_meta(rest(model()), "/predict", {"puid": "p", **odd})
+        if seldon_status_problem(response) is not None:
+            misses.append(f"{model.__name__} {odd}: {response.status_code} {response.data!r}")
+    assert not misses, "\n".join(misses)
 
 
 def test_null_meta_fields_are_absent_fields(rest: Any) -> None:

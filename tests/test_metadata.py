@@ -31,10 +31,13 @@ def test_defaults_without_image() -> None:
     [
         ("seldonio/mock:1.0", "seldonio/mock", "1.0"),
         ("host:5000/team/img:2.1", "host:5000/team/img", "2.1"),
-        ("host:5000/img", "host:5000/img", ""),
-        ("img", "img", ""),
-        ("img@sha256:abc", "img", "sha256:abc"),
-        ("img:1.0@sha256:abc", "img", "sha256:abc"),
+        # Naively at the last ':', as the original (reference cases metadata_image_*): no
+        # registry-port or digest handling.
+        ("host:5000/img", "host", "5000/img"),
+        ("img", "", "img"),
+        ("img@sha256:abc", "img@sha256", "abc"),
+        ("img:1.0@sha256:abc", "img:1.0@sha256", "abc"),
+        ("img:", "img", ""),
         ("", "", ""),
     ],
 )

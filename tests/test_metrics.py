@@ -220,11 +220,23 @@ def test_feedback_counters(tmp_path: Path) -> None:
     (reward,) = samples(families["seldon_api_model_feedback_reward"])
     assert (count.name, count.value) == ("seldon_api_model_feedback_total", 2)
     assert (reward.name, reward.value) == ("seldon_api_model_feedback_reward_total", 1.75)
-    assert count.labels == DEFAULTS  # no method label, as the original
+    # As the original (SeldonMetrics.update_reward): the default labels plus method="feedback".
+    assert count.labels == reward.labels == {**DEFAULTS, "method": "feedback"}
 
 
-def test_invalid_metrics_raise_and_record_nothing(tmp_path: Path) -> None:
+def test_invalid_metrics_are_skipped_with_a_warning(tmp_path: Path) -> None:
+    # The original answered these requests normally, so recording never fails a request: a
+    # metric Prometheus cannot hold is skipped (one warning per distinct problem) and the valid
+    # metrics beside it are still recorded.
     code = """
+    import logging
+    warnings = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            warnings.append(record.getMessage())
+
+    logging.getLogger("seldon_server.metrics").addHandler(Collect(logging.WARNING))
     good = {"type": "COUNTER", "key": "good", "value": 1}
     bad = [
         {"type": "HISTOGRAM", "key": "x", "value": 1},
@@ -245,23 +257,27 @@ def test_invalid_metrics_raise_and_record_nothing(tmp_path: Path) -> None:
     ]
     recorder.record("predict", [{"type": "COUNTER", "key": "mycounter", "value": 1}])
     for metric in bad:
-        try:
-            recorder.record("predict", [good, metric])
-        except BadMetricError as exc:
-            assert exc.status_code == 500 and exc.reason == "MICROSERVICE_BAD_METRIC", exc
-        else:
-            raise AssertionError(f"accepted {metric!r}")
+        recorder.record("predict", [good, metric])
+    recorder.record("predict", bad)  # the same problems again: no new warnings
     # A missing type defaults to COUNTER (raw responses are not validated); NaN gauges are fine.
     recorder.record("predict", [{"key": "typeless", "value": 1}])
     recorder.record("predict", [{"type": "GAUGE", "key": "g", "value": float("nan")}])
     # A negative COUNTER is skipped, not an error: counters cannot go down.
     recorder.record("predict", [{"type": "COUNTER", "key": "mycounter", "value": -5}])
+    print(json.dumps(warnings))
     """
-    run_worker(tmp_path, code)
+    warnings = json.loads(run_worker(tmp_path, code).splitlines()[-1])
     families = scrape(tmp_path)[1]
-    assert "good" not in families
-    assert only_value(families["mycounter"]) == 1
+    assert only_value(families["good"]) == 15  # once per bad metric beside it
+    assert only_value(families["mycounter"]) == 1  # the GAUGE of the same name was skipped
+    assert families["mycounter"].type == "counter"
     assert only_value(families["typeless"]) == 1
+    assert {"x", "bad-name", "9lives", "bad_name"}.isdisjoint(families)
+    skipped = [w for w in warnings if w.endswith("; not exported")]
+    assert len(skipped) == len(set(skipped)) == 15, warnings  # one per bad metric
+    assert all(w.startswith("Invalid custom metric: ") for w in skipped), skipped
+    assert any("mycounter" in w and "already recorded as a COUNTER" in w for w in skipped)
+    assert warnings.count("a COUNTER value was negative; counters cannot go down") == 1
 
 
 def test_render_content_types(tmp_path: Path) -> None:
@@ -366,8 +382,10 @@ def test_importing_the_modules_imports_no_prometheus() -> None:
     [
         ("seldonio/iris:0.1", ("seldonio/iris", "0.1")),
         ("registry:5000/team/iris:1.2", ("registry:5000/team/iris", "1.2")),
-        ("registry:5000/team/iris", ("registry:5000/team/iris", "NOT_IMPLEMENTED")),
-        ("iris", ("iris", "NOT_IMPLEMENTED")),
+        # Naively at the last ':', as the original: no registry-port handling, and an image
+        # without a tag is all version.
+        ("registry:5000/team/iris", ("registry", "5000/team/iris")),
+        ("iris", ("", "iris")),
         ("", ("NOT_IMPLEMENTED", "NOT_IMPLEMENTED")),
         (None, ("NOT_IMPLEMENTED", "NOT_IMPLEMENTED")),
     ],

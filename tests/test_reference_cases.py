@@ -3395,8 +3395,6 @@ PROBE_REST: list[dict[str, Any]] = [
         },
         "status": 200,
         "body": '{"data":{"names":["t:0"],"tensor":{"shape":[1,1],"values":[22]}},"meta":{"metrics":[{"key":"mycounter","type":"COUNTER","value":1}],"puid":"p","tags":{"mytag":1}}}\n',
-        "xfail": "MISMATCH: route replies merge the request's meta.requestPath; the original's route "
-        "reply carries only {PREDICTIVE_UNIT_ID: PREDICTIVE_UNIT_IMAGE}",
     },
     {
         "id": "router_tensor_req_rp_env",
@@ -3414,8 +3412,6 @@ PROBE_REST: list[dict[str, Any]] = [
         },
         "status": 200,
         "body": '{"data":{"names":["t:0"],"tensor":{"shape":[1,1],"values":[22]}},"meta":{"metrics":[{"key":"mycounter","type":"COUNTER","value":1}],"requestPath":{"my-test-model":"my-test-model-image"},"tags":{"mytag":1}}}\n',
-        "xfail": "MISMATCH: route replies merge the request's meta.requestPath; the original's route "
-        "reply carries only {PREDICTIVE_UNIT_ID: PREDICTIVE_UNIT_IMAGE}",
     },
     {
         "id": "metadata_image_img",
@@ -3426,8 +3422,6 @@ PROBE_REST: list[dict[str, Any]] = [
         "path": "/metadata",
         "status": 200,
         "body": '{"custom":{},"inputs":[],"name":"","outputs":[],"platform":"","versions":["img"]}\n',
-        "xfail": "MISMATCH: metadata default name/versions: the original splits PREDICTIVE_UNIT_IMAGE at "
-        "the last ':' (no registry-port or digest handling)",
     },
     {
         "id": "metadata_image_reg:5000/org/img",
@@ -3438,8 +3432,6 @@ PROBE_REST: list[dict[str, Any]] = [
         "path": "/metadata",
         "status": 200,
         "body": '{"custom":{},"inputs":[],"name":"reg","outputs":[],"platform":"","versions":["5000/org/img"]}\n',
-        "xfail": "MISMATCH: metadata default name/versions: the original splits PREDICTIVE_UNIT_IMAGE at "
-        "the last ':' (no registry-port or digest handling)",
     },
     {
         "id": "metadata_image_img@sha256:abcd",
@@ -3450,8 +3442,6 @@ PROBE_REST: list[dict[str, Any]] = [
         "path": "/metadata",
         "status": 200,
         "body": '{"custom":{},"inputs":[],"name":"img@sha256","outputs":[],"platform":"","versions":["abcd"]}\n',
-        "xfail": "MISMATCH: metadata default name/versions: the original splits PREDICTIVE_UNIT_IMAGE at "
-        "the last ':' (no registry-port or digest handling)",
     },
     {
         "id": "requestPath_id_only",
@@ -3463,8 +3453,6 @@ PROBE_REST: list[dict[str, Any]] = [
         "query": 'json={"data":{"ndarray":[[1,2]]}}',
         "status": 200,
         "body": '{"data":{"names":["t:0","t:1"],"ndarray":[[1,2]]},"meta":{"metrics":[{"key":"mycounter","type":"COUNTER","value":1}],"requestPath":{"n1":"NOT_IMPLEMENTED:NOT_IMPLEMENTED"},"tags":{"mytag":1}}}\n',
-        "xfail": "MISMATCH: PREDICTIVE_UNIT_ID set without PREDICTIVE_UNIT_IMAGE: original requestPath "
-        "value is 'NOT_IMPLEMENTED:NOT_IMPLEMENTED', ours ''",
     },
     {
         "id": "r2_health_rp_only_id",
@@ -3475,8 +3463,6 @@ PROBE_REST: list[dict[str, Any]] = [
         "path": "/health/status",
         "status": 200,
         "body": '{"meta":{"requestPath":{"n":"NOT_IMPLEMENTED:NOT_IMPLEMENTED"}},"strData":"healthy"}\n',
-        "xfail": "MISMATCH: PREDICTIVE_UNIT_ID set without PREDICTIVE_UNIT_IMAGE: original requestPath "
-        "value is 'NOT_IMPLEMENTED:NOT_IMPLEMENTED', ours ''",
     },
     {
         "id": "raw_status_1000",
@@ -3515,8 +3501,6 @@ PROBE_REST: list[dict[str, Any]] = [
         "content_type": "application/x-www-form-urlencoded",
         "status": 200,
         "body": '{"meta":{},"strData":"q"}\n',
-        "xfail": "MISMATCH: an empty json= form field is skipped and the json= query parameter used; "
-        "ours parses the empty field and answers 400",
     },
     {
         "id": "r2_identity_data_list",
@@ -3528,8 +3512,6 @@ PROBE_REST: list[dict[str, Any]] = [
         "json": {"data": [1, 2]},
         "status": 200,
         "body": '{"data":{"names":[],"ndarray":[]},"meta":{}}\n',
-        "xfail": "MISMATCH: the original accepts this malformed-but-usable request with 200; ours "
-        "rejects it with 400 ('data' is a list)",
     },
     {
         "id": "r2_identity_data_str",
@@ -3541,8 +3523,6 @@ PROBE_REST: list[dict[str, Any]] = [
         "json": {"data": "abc"},
         "status": 200,
         "body": '{"data":{"names":[],"ndarray":[]},"meta":{}}\n',
-        "xfail": "MISMATCH: the original accepts this malformed-but-usable request with 200; ours "
-        "rejects it with 400 ('data' is a string)",
     },
     {
         "id": "r2_identity_meta_metrics_str",
@@ -3554,8 +3534,6 @@ PROBE_REST: list[dict[str, Any]] = [
         "json": {"strData": "x", "meta": {"metrics": "x"}},
         "status": 200,
         "body": '{"meta":{"metrics":"x"},"strData":"x"}\n',
-        "xfail": "MISMATCH: the original accepts this malformed-but-usable request with 200; ours "
-        "rejects it with 400 (meta.metrics is a string; echoed back)",
     },
     {
         "id": "r2_identity_meta_metrics_bad_item",
@@ -3567,8 +3545,6 @@ PROBE_REST: list[dict[str, Any]] = [
         "json": {"strData": "x", "meta": {"metrics": [1]}},
         "status": 200,
         "body": '{"meta":{"metrics":[1]},"strData":"x"}\n',
-        "xfail": "MISMATCH: the original accepts this malformed-but-usable request with 200; ours "
-        "rejects it with 400 (meta.metrics item not an object; echoed back)",
     },
     {
         "id": "r2_identity_meta_puid_int",
@@ -3580,8 +3556,6 @@ PROBE_REST: list[dict[str, Any]] = [
         "json": {"strData": "x", "meta": {"puid": 5}},
         "status": 200,
         "body": '{"meta":{"puid":5},"strData":"x"}\n',
-        "xfail": "MISMATCH: the original accepts this malformed-but-usable request with 200; ours "
-        "rejects it with 400 (meta.puid is a number; echoed back)",
     },
     {
         "id": "r2_identity_meta_tags_list",
@@ -3593,8 +3567,6 @@ PROBE_REST: list[dict[str, Any]] = [
         "json": {"strData": "x", "meta": {"tags": [1]}},
         "status": 200,
         "body": '{"meta":{"tags":[1]},"strData":"x"}\n',
-        "xfail": "MISMATCH: the original accepts this malformed-but-usable request with 200; ours "
-        "rejects it with 400 (meta.tags is a list; echoed back)",
     },
     {
         "id": "r2_identity_names_str",
@@ -3606,8 +3578,6 @@ PROBE_REST: list[dict[str, Any]] = [
         "json": {"data": {"names": "ab", "ndarray": [[1]]}},
         "status": 200,
         "body": '{"data":{"names":["t:0"],"ndarray":[[1]]},"meta":{}}\n',
-        "xfail": "MISMATCH: the original accepts this malformed-but-usable request with 200; ours "
-        "rejects it with 400 (data.names is a string)",
     },
     {
         "id": "r2_identity_names_null",
@@ -3619,8 +3589,6 @@ PROBE_REST: list[dict[str, Any]] = [
         "json": {"data": {"names": None, "ndarray": [[1]]}},
         "status": 200,
         "body": '{"data":{"names":["t:0"],"ndarray":[[1]]},"meta":{}}\n',
-        "xfail": "MISMATCH: the original accepts this malformed-but-usable request with 200; ours "
-        "rejects it with 400 (data.names is null)",
     },
     {
         "id": "r2_identity_tensor_values_nested",
@@ -3632,8 +3600,6 @@ PROBE_REST: list[dict[str, Any]] = [
         "json": {"data": {"tensor": {"shape": [1, 2], "values": [[1, 2]]}}},
         "status": 200,
         "body": '{"data":{"names":["t:0","t:1"],"tensor":{"shape":[1,2],"values":[1,2]}},"meta":{}}\n',
-        "xfail": "MISMATCH: the original accepts this malformed-but-usable request with 200; ours "
-        "rejects it with 400 (tensor.values nested but reshapeable)",
     },
     {
         "id": "fb_list",
@@ -3733,8 +3699,6 @@ PROBE_GRPC: list[dict[str, Any]] = [
             },
         },
         "canon": "EikKAXASEgoFbXl0YWcSCREAAAAAAADwPyoQCglteWNvdW50ZXIdAACAPxoVCgN0OjASDgoCAQESCAAAAAAAADZA",
-        "xfail": "MISMATCH: route replies merge the request's meta.requestPath; the original's route "
-        "reply carries only {PREDICTIVE_UNIT_ID: PREDICTIVE_UNIT_IMAGE}",
     },
     {
         "id": "metadata_image_img_grpc",
@@ -3747,8 +3711,6 @@ PROBE_GRPC: list[dict[str, Any]] = [
         "req": {},
         "expected": {"versions": ["img"]},
         "canon": "EgNpbWc=",
-        "xfail": "MISMATCH: metadata default name/versions: the original splits PREDICTIVE_UNIT_IMAGE at "
-        "the last ':' (no registry-port or digest handling)",
     },
     {
         "id": "metadata_image_reg:5000/org/img_grpc",
@@ -3761,8 +3723,6 @@ PROBE_GRPC: list[dict[str, Any]] = [
         "req": {},
         "expected": {"name": "reg", "versions": ["5000/org/img"]},
         "canon": "CgNyZWcSDDUwMDAvb3JnL2ltZw==",
-        "xfail": "MISMATCH: metadata default name/versions: the original splits PREDICTIVE_UNIT_IMAGE at "
-        "the last ':' (no registry-port or digest handling)",
     },
     {
         "id": "transform_input_proto_lowlevel_both",
@@ -3909,14 +3869,9 @@ def test_grpc(case: dict[str, Any], grpc_server: Any) -> None:
     assert response == expected  # presence of an empty meta too
 
 
-# -- mismatches that need more than one request/response --------------------------------------
+# -- cases that need more than one request/response (xfail: still a mismatch) -----------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MISMATCH: CORS: flask-cors echoes the request Origin (and adds Vary: Origin); a "
-    "preflight lists every method and echoes the requested headers with ', '; ours: '*'",
-)
 def test_cors_headers_follow_flask_cors(rest: Any) -> None:
     client = rest(Identity())
     response = client.post("/predict", json={"strData": "x"}, headers={"Origin": "http://a.b"})
@@ -4058,12 +4013,6 @@ ORIGINAL_TIMER_LE = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MISMATCH: TIMER histogram `le` values: 15 of the 50 bucket bounds differ in the last "
-    "digits from the original's (numpy 1.26 logspace), e.g. 0.0018797905611233593 vs ours "
-    "0.001879790561123359, so every TIMER bucket series has a different identity",
-)
 def test_timer_bucket_bounds_are_the_originals() -> None:
     out = _run_recorder(
         """
@@ -4075,11 +4024,6 @@ def test_timer_bucket_bounds_are_the_originals() -> None:
     assert bounds == ORIGINAL_TIMER_LE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MISMATCH: feedback counters: the original records seldon_api_model_feedback(_reward) "
-    'with method="feedback" (SeldonMetrics.update_reward); ours without a method label',
-)
 def test_feedback_counters_carry_the_feedback_method_label() -> None:
     out = _run_recorder(
         """
@@ -4096,12 +4040,6 @@ def test_feedback_counters_carry_the_feedback_method_label() -> None:
     assert all('method="feedback"' in line for line in series)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MISMATCH: custom metrics the original records without complaint (a '-' in a key or "
-    "tag name, an unknown type in a raw reply, one key used with two types) fail the request "
-    "with 500 MICROSERVICE_BAD_METRIC in ours; the original answers 200",
-)
 def test_metrics_the_original_accepts_do_not_fail_the_request() -> None:
     out = _run_recorder(
         """

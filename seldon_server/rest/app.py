@@ -188,10 +188,11 @@ def _install_cors(app: Flask) -> None:
             response.vary.add("Origin")
         else:
             response.headers["Access-Control-Allow-Origin"] = "*"
-        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        wanted = request.headers.get("Access-Control-Request-Method", "").upper()
+        if request.method == "OPTIONS" and wanted in PREFLIGHT_METHODS.split(", "):
             response.headers["Access-Control-Allow-Methods"] = PREFLIGHT_METHODS
             requested = request.headers.get("Access-Control-Request-Headers", "")
-            headers = [h.strip() for h in requested.split(",") if h.strip()]
+            headers = sorted(h.strip() for h in requested.split(",") if h.strip())
             if headers:
                 response.headers["Access-Control-Allow-Headers"] = ", ".join(headers)
         return response

@@ -122,15 +122,20 @@ def test_unknown_keys_ignored() -> None:
         {},
         {"meta": {}},
         {"meta": [], "strData": "x"},
-        {"data": []},
-        {"data": "x"},
-        {"data": {"names": "a", "ndarray": [1]}},
+        {"meta": "x", "strData": "x"},
+        {"data": 5},
+        {"data": None},
+        # A list or string that holds an encoding name is probed as one and is not an object.
+        {"data": ["tensor"]},
+        {"data": "ndarray"},
+        {"data": "a tftensor"},
         {"data": {"ndarray": [[1], [1, 2]]}},
         {"data": {"tensor": []}},
         {"data": {"tensor": {"shape": [3], "values": [1, 2]}}},
         {"data": {"tensor": {"shape": [-1, -1], "values": [1, 2]}}},
         {"data": {"tensor": {"shape": 2, "values": [1, 2]}}},
-        {"data": {"tensor": {"shape": [2], "values": [[1], [2]]}}},
+        {"data": {"tensor": {"shape": [3], "values": [[1], [2]]}}},
+        {"data": {"tensor": {"shape": [2], "values": [[1], [2, 3]]}}},
         {"data": {"tensor": {"shape": [2]}}},
         {"data": {"tensor": {"values": [1]}}},
         {"data": {"tftensor": {"dtype": "NOPE"}}},
@@ -142,6 +147,63 @@ def test_unknown_keys_ignored() -> None:
 def test_decode_rejects_as_bad_data(body: Any) -> None:
     with pytest.raises(BadDataError):
         json_codec.decode(body)
+
+
+@pytest.mark.parametrize("datadef", [[], [1, 2], [{"ndarray": [1]}], "", "abc"])
+def test_data_list_or_string_without_an_encoding_is_empty(datadef: Any) -> None:
+    # The original probed `"tensor" in data` etc. and found nothing: an empty array, no names
+    # (reference case r2_identity_data_list answers {"data":{"names":[],"ndarray":[]},"meta":{}}).
+    message = json_codec.decode({"data": datadef, "meta": {"puid": "p"}})
+    assert message.kind == "data" and message.encoding is None
+    assert message.value.shape == (0,) and message.value.dtype == np.float64
+    assert message.names == []
+    assert message.meta == {"puid": "p"}
+
+
+@pytest.mark.parametrize("names", ["ab", None, 5, {"a": 1}, [1, None]])
+def test_names_of_any_type_are_passed_through(names: Any) -> None:
+    message = json_codec.decode({"data": {"names": names, "ndarray": [[1]]}})
+    assert message.names == names
+    assert message.value.tolist() == [[1]]
+
+
+@pytest.mark.parametrize(
+    ("shape", "values", "expected"),
+    [
+        ([2], [[1], [2]], [1, 2]),
+        ([1, 2], [[1, 2]], [[1, 2]]),
+        ([4], [[1, 2], [3, 4]], [1, 2, 3, 4]),
+        ([2, -1], [[[1.5], [2]], [[3], [4]]], [[1.5, 2.0], [3.0, 4.0]]),
+    ],
+)
+def test_nested_tensor_values_that_reshape_are_accepted(
+    shape: list[int], values: list[Any], expected: list[Any]
+) -> None:
+    message = json_codec.decode({"data": {"tensor": {"shape": shape, "values": values}}})
+    assert message.encoding == "tensor"
+    assert same_json(message.value.tolist(), expected)
+    out = reply(message, message.value)["data"]["tensor"]
+    assert out == {"shape": list(np.array(expected).shape), "values": np.ravel(expected).tolist()}
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        {"puid": 5},
+        {"puid": {"a": 1}},
+        {"tags": [1]},
+        {"tags": "ab"},
+        {"metrics": "x"},
+        {"metrics": [1]},
+        {"metrics": {"a": 1}},
+        {"routing": "x"},
+        {"requestPath": ["a"]},
+        {"requestPath": 3},
+    ],
+)
+def test_meta_field_types_are_not_checked_by_decode(meta: dict[str, Any]) -> None:
+    # Odd field values are echoed (or refused where they must be merged) by dispatch.
+    assert json_codec.decode({"strData": "x", "meta": meta}).meta == meta
 
 
 def test_encode_each_kind() -> None:

@@ -39,6 +39,10 @@ def test_from_tensor_reshapes_and_keeps_ints() -> None:
     assert np_codec.from_tensor([], [5]).shape == ()
     # numpy infers one -1 dimension, as the original's reshape did.
     assert np_codec.from_tensor([-1, 2], [1, 2, 3, 4]).shape == (2, 2)
+    # Nested values are reshaped too, when their size fits (numpy reshape, as the original).
+    assert np_codec.from_tensor([1], [[1]]).tolist() == [1]
+    assert np_codec.from_tensor([4], [[1, 2], [3, 4]]).tolist() == [1, 2, 3, 4]
+    assert np_codec.from_tensor([1, 2], [[1, 2]]).tolist() == [[1, 2]]
 
 
 @pytest.mark.parametrize(
@@ -53,7 +57,8 @@ def test_from_tensor_reshapes_and_keeps_ints() -> None:
         ([1.5], [1]),
         (None, [1]),
         ([1], None),
-        ([1], [[1]]),
+        ([2], [[1]]),
+        ([3], [[1], [2, 3]]),
         ([2], [1, "a", [2]]),
         ({"a": 1}, [1]),
     ],

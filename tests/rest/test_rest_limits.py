@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import models
-from conftest import make_dispatcher, make_rest_client
+
+# The `rest` fixture, not `from conftest import ...`: in a full run the name `conftest` may be
+# tests/e2e/conftest.py, which has neither helper.
 
 
-def test_body_over_the_limit_is_413_with_a_seldon_status() -> None:
-    client = make_rest_client(make_dispatcher(models.Identity()), max_request_size=1024)
+def test_body_over_the_limit_is_413_with_a_seldon_status(rest: Any) -> None:
+    client = rest(models.Identity(), max_request_size=1024)
     body = json.dumps({"data": {"ndarray": [[0.5] * 400]}})
     assert len(body) > 1024
     response = client.post("/api/v1.0/predictions", data=body, content_type="application/json")
@@ -20,8 +23,8 @@ def test_body_over_the_limit_is_413_with_a_seldon_status() -> None:
     assert status["info"].startswith("413 Request Entity Too Large")
 
 
-def test_body_under_the_limit_is_served() -> None:
-    client = make_rest_client(make_dispatcher(models.Identity()), max_request_size=1024)
+def test_body_under_the_limit_is_served(rest: Any) -> None:
+    client = rest(models.Identity(), max_request_size=1024)
     response = client.post("/api/v1.0/predictions", json={"data": {"ndarray": [[1, 2]]}})
     assert response.status_code == 200
     assert response.data == b'{"data":{"names":["t:0","t:1"],"ndarray":[[1,2]]},"meta":{}}\n'

@@ -333,21 +333,83 @@ def test_model_not_loaded_is_503(rest: Any, dispatcher: Any) -> None:
 # -- CORS -------------------------------------------------------------------------------------
 
 
+PREFLIGHT_METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
+
+
 @pytest.mark.parametrize(
     "path", [*PREDICT_ROUTES, "/send-feedback", "/transform-input", "/route", "/aggregate"]
 )
 def test_options_preflight(identity: Any, path: str) -> None:
+    # flask-cors with its defaults: the Origin echoed (Vary: Origin), every method listed, the
+    # requested headers echoed joined with ", ".
     response = identity.options(
         path,
         headers={
             "Origin": "http://example.com",
             "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "content-type",
+            "Access-Control-Request-Headers": "content-type,x-foo",
         },
     )
     assert response.status_code == 200
     assert response.data == b""
+    assert response.headers["Access-Control-Allow-Origin"] == "http://example.com"
+    assert response.headers["Vary"] == "Origin"
+    assert response.headers["Access-Control-Allow-Methods"] == PREFLIGHT_METHODS
+    assert response.headers["Access-Control-Allow-Headers"] == "content-type, x-foo"
+
+
+def test_options_preflight_without_origin(identity: Any) -> None:
+    response = identity.options(
+        "/predict",
+        headers={
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Content-Type , X-Foo",
+        },
+    )
+    assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Vary" not in response.headers
+    assert response.headers["Access-Control-Allow-Methods"] == PREFLIGHT_METHODS
+    assert response.headers["Access-Control-Allow-Headers"] == "Content-Type, X-Foo"
+
+
+def test_plain_options_is_not_a_preflight(identity: Any) -> None:
+    # Without Access-Control-Request-Method there are no preflight headers.
+    response = identity.options("/predict", headers={"Origin": "http://example.com"})
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "http://example.com"
+    assert response.headers["Vary"] == "Origin"
+    assert "Access-Control-Allow-Methods" not in response.headers
+    assert "Access-Control-Allow-Headers" not in response.headers
+    response = identity.options(
+        "/predict",
+        headers={"Origin": "http://example.com", "Access-Control-Request-Method": "POST"},
+    )
+    assert response.headers["Access-Control-Allow-Methods"] == PREFLIGHT_METHODS
+    assert "Access-Control-Allow-Headers" not in response.headers
+
+
+# From flask-cors's source (core.get_allow_headers / get_cors_headers), not yet recorded from
+# the original server: strict, so they start failing loudly once ours matches.
+def test_preflight_allow_headers_are_sorted(identity: Any) -> None:
+    response = identity.options(
+        "/predict",
+        headers={
+            "Origin": "http://example.com",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "x-foo,Content-Type",
+        },
+    )
+    assert response.headers["Access-Control-Allow-Headers"] == "Content-Type, x-foo"
+
+
+def test_preflight_for_an_unknown_method_lists_nothing(identity: Any) -> None:
+    response = identity.options(
+        "/predict",
+        headers={"Origin": "http://example.com", "Access-Control-Request-Method": "FOO"},
+    )
+    assert response.headers["Access-Control-Allow-Origin"] == "http://example.com"
+    assert "Access-Control-Allow-Methods" not in response.headers
 
 
 def test_every_response_allows_any_origin(rest: Any) -> None:
@@ -359,6 +421,22 @@ def test_every_response_allows_any_origin(rest: Any) -> None:
         client.get("/metadata"),
     ):
         assert response.headers["Access-Control-Allow-Origin"] == "*"
+        assert "Vary" not in response.headers
+
+
+def test_every_response_echoes_the_origin(rest: Any) -> None:
+    client = rest(models.Boom())
+    origin = {"Origin": "https://ui.example:8443"}
+    for response in (
+        client.post("/predict", json={"data": {"ndarray": [1]}}, headers=origin),
+        client.post("/predict", data=b"x", headers=origin),
+        client.get("/health/ping", headers=origin),
+        client.get("/metadata", headers=origin),
+        client.get("/no-such-path", headers=origin),
+    ):
+        assert response.headers["Access-Control-Allow-Origin"] == "https://ui.example:8443"
+        assert response.headers["Vary"] == "Origin"
+        assert "Access-Control-Allow-Methods" not in response.headers
 
 
 # -- health, metadata, OpenAPI ----------------------------------------------------------------
