@@ -28,7 +28,9 @@ def _rewrite_imports(text: str) -> str:
         text,
         flags=re.M,
     )
-    return re.sub(r"^import prediction_pb2 as", f"from {PACKAGE} import prediction_pb2 as", text, flags=re.M)
+    return re.sub(
+        r"^import prediction_pb2 as", f"from {PACKAGE} import prediction_pb2 as", text, flags=re.M
+    )
 
 
 def generate(out_dir: Path) -> None:
@@ -36,7 +38,13 @@ def generate(out_dir: Path) -> None:
 
     include = str(Path(protoc.__file__).parent / "_proto")
     with tempfile.TemporaryDirectory() as tmp:
-        args = ["protoc", f"-I{PROTO_DIR}", f"-I{include}", f"--python_out={tmp}", f"--pyi_out={tmp}"]
+        args = [
+            "protoc",
+            f"-I{PROTO_DIR}",
+            f"-I{include}",
+            f"--python_out={tmp}",
+            f"--pyi_out={tmp}",
+        ]
         if protoc.main([*args, f"--grpc_python_out={tmp}", "prediction.proto"]) != 0:
             raise SystemExit("protoc failed on prediction.proto")
         if protoc.main([*args, *SOURCES[1:]]) != 0:
@@ -55,7 +63,9 @@ def main() -> None:
     if out_dir.exists():
         shutil.rmtree(out_dir)
     generate(out_dir)
-    (out_dir / "__init__.py").write_text('"""Generated protobuf code; regenerate with scripts/generate_proto.py."""\n')
+    (out_dir / "__init__.py").write_text(
+        '"""Generated protobuf code; regenerate with scripts/generate_proto.py."""\n'
+    )
 
 
 if __name__ == "__main__":
