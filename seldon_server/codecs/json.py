@@ -23,6 +23,9 @@ _ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT
 _TINY_LOW, _TINY_HIGH = 1e-9, 1e-4
 _ORJSON_ONLY_FLOAT = re.compile(rb'"(?:[^"\\]|\\.)*"|-?0\.0000\d+|-?\d(?:\.\d+)?e-[5-9](?![0-9])')
 _ORJSON_ONLY_MARKERS = (b"0.0000", b"e-5", b"e-6", b"e-7", b"e-8", b"e-9")
+# One regex pass is cheapest on small bodies, separate substring scans on large ones.
+_SUSPECT = re.compile(rb"null|0\.0000|e-[5-9]")
+_SMALL = 4096
 _NON_FINITE = {"nan": b"NaN", "inf": b"Infinity", "-inf": b"-Infinity"}
 
 
@@ -32,12 +35,16 @@ def dumps(obj: Any) -> bytes:
         out = orjson.dumps(obj, option=_ORJSON_OPTIONS)
     except (TypeError, orjson.JSONEncodeError):
         return _stdlib_dumps(obj)
-    if not out.isascii() or b"null" in out:
-        # Non-ASCII text is escaped by the stdlib; null may be a NaN that orjson could not print.
-        return _stdlib_dumps(obj)
-    if any(marker in out for marker in _ORJSON_ONLY_MARKERS):
-        return _ORJSON_ONLY_FLOAT.sub(_python_float, out)
-    return out
+    if not out.isascii():
+        return _stdlib_dumps(obj)  # the stdlib escapes non-ASCII text
+    if len(out) <= _SMALL:
+        if _SUSPECT.search(out) is None:
+            return out
+    elif b"null" not in out and not any(marker in out for marker in _ORJSON_ONLY_MARKERS):
+        return out
+    if b"null" in out:
+        return _stdlib_dumps(obj)  # null may be a NaN or infinity orjson could not print
+    return _ORJSON_ONLY_FLOAT.sub(_python_float, out)
 
 
 def _python_float(match: re.Match[bytes]) -> bytes:
@@ -153,6 +160,18 @@ def _b64decode(value: Any) -> bytes:
         raise BadDataError(f"Invalid binData: {exc}") from exc
 
 
+def _render_array(array: np.ndarray) -> bytes:
+    """orjson for the array; small ones are checked on the output, large ones numerically."""
+    if array.size <= _SMALL_ARRAY:
+        out = orjson.dumps(array.tolist())
+        if _SUSPECT.search(out) is None:
+            return out
+    return orjson.dumps(array_values(array))
+
+
+_SMALL_ARRAY = 256
+
+
 def render(msg: Message) -> bytes:
     """The response body for an internal message: `dumps(encode(msg))`, faster for arrays.
 
@@ -167,10 +186,10 @@ def render(msg: Message) -> bytes:
     if msg.encoding == "tensor":
         payload = b'{"shape":%s,"values":%s}' % (
             orjson.dumps(list(array.shape)),
-            orjson.dumps(array_values(array.ravel())),
+            _render_array(array.ravel()),
         )
     else:
-        payload = orjson.dumps(array_values(array))
+        payload = _render_array(array)
     names = dumps(msg.names)[:-1]
     meta = dumps(msg.meta if msg.meta is not None else {})[:-1]
     return b'{"data":{"names":%s,"%s":%s},"meta":%s}\n' % (

@@ -15,10 +15,8 @@ EMPTY = np.array([])
 def from_nested(values: Any) -> np.ndarray:
     """numpy's own dtype inference (all ints -> int64, mixed -> float, strings -> unicode)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            return np.array(values)
-    except (ValueError, TypeError, OverflowError, Warning) as exc:
+        return np.array(values)
+    except (ValueError, TypeError, OverflowError) as exc:
         raise BadDataError(f"Invalid ndarray: {exc}") from exc
 
 
@@ -33,9 +31,15 @@ def from_tensor(shape: Any, values: Any) -> np.ndarray:
         raise BadDataError(f"Invalid tensor: {exc}") from exc
 
 
+_NUMERIC: dict[np.dtype[Any], bool] = {}
+
+
 def is_numeric(array: np.ndarray) -> bool:
     """Numeric results echo the request's encoding; others (str, bool, object) go as ndarray."""
-    return bool(np.issubdtype(array.dtype, np.number))
+    numeric = _NUMERIC.get(array.dtype)
+    if numeric is None:
+        numeric = _NUMERIC[array.dtype] = bool(np.issubdtype(array.dtype, np.number))
+    return numeric
 
 
 def as_array(value: Any) -> np.ndarray:

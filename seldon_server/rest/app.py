@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,12 +13,12 @@ from seldon_server.codecs import proto as proto_codec
 from seldon_server.codecs.message import Message
 from seldon_server.dispatch import Dispatcher, Raw
 from seldon_server.errors import BadDataError, BadMetadataError, ModelNotReadyError
+from seldon_server.rest.edge import Edge, Observer
 from seldon_server.rest.errors import error_response, register_error_handlers
 from seldon_server.rest.openapi import openapi_document
 from seldon_server.rest.requests import read_body
 
 JSON = "application/json"
-Observer = Callable[[str, int, float], None]
 
 
 @dataclass(frozen=True)
@@ -67,9 +65,8 @@ def create_app(dispatcher: Dispatcher, options: RestOptions | None = None) -> Fl
     for rule, endpoint, methods in ROUTES:
         app.add_url_rule(rule, endpoint, getattr(views, endpoint), methods=list(methods))
     register_error_handlers(app, debug=options.debug)
-    _install_cors(app)
-    if options.observer is not None:
-        _install_observer(app, options.observer)
+    endpoints = {rule: endpoint for rule, endpoint, _ in ROUTES}
+    app.wsgi_app = Edge(app.wsgi_app, endpoints, options.observer)  # type: ignore[method-assign]
     handler = getattr(dispatcher.model.obj, "model_error_handler", None)
     if isinstance(handler, Blueprint):
         app.register_blueprint(handler)
@@ -173,41 +170,3 @@ def _parse_feedback(body: Any) -> Any:
     except (json_format.ParseError, TypeError, ValueError) as exc:
         raise BadDataError(f"Invalid JSON: {exc}") from exc
     return feedback
-
-
-# What the original's CORS layer (flask-cors with its defaults) answered.
-PREFLIGHT_METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
-
-
-def _install_cors(app: Flask) -> None:
-    @app.after_request
-    def allow_any_origin(response: Response) -> Response:
-        origin = request.headers.get("Origin")
-        if origin:
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.vary.add("Origin")
-        else:
-            response.headers["Access-Control-Allow-Origin"] = "*"
-        wanted = request.headers.get("Access-Control-Request-Method", "").upper()
-        if request.method == "OPTIONS" and wanted in PREFLIGHT_METHODS.split(", "):
-            response.headers["Access-Control-Allow-Methods"] = PREFLIGHT_METHODS
-            requested = request.headers.get("Access-Control-Request-Headers", "")
-            headers = sorted(h.strip() for h in requested.split(",") if h.strip())
-            if headers:
-                response.headers["Access-Control-Allow-Headers"] = ", ".join(headers)
-        return response
-
-
-def _install_observer(app: Flask, observer: Observer) -> None:
-    @app.before_request
-    def start_clock() -> None:
-        request.environ["seldon.start"] = time.perf_counter()
-
-    @app.after_request
-    def observe(response: Response) -> Response:
-        start = request.environ.get("seldon.start")
-        if start is not None:
-            observer(
-                request.endpoint or "unknown", response.status_code, time.perf_counter() - start
-            )
-        return response
