@@ -81,9 +81,7 @@ class _Views:
 
     def Predict(self) -> Response:
         passthrough = self.options.payload_passthrough
-        result = self._ready().predict(
-            read_body(request, passthrough=passthrough), json_codec.REST_CODEC
-        )
+        result = self._ready().predict(self._read(passthrough), json_codec.REST_CODEC)
         if passthrough and isinstance(result, Raw) and isinstance(result.value, str | bytes):
             return Response(result.value, 200, mimetype=JSON)
         response = _respond(result)
@@ -93,20 +91,20 @@ class _Views:
         return response
 
     def SendFeedback(self) -> Response:
-        feedback = _parse_feedback(read_body(request))
+        feedback = _parse_feedback(self._read())
         return _respond(self._ready().send_feedback(feedback, json_codec.REST_CODEC), proto=True)
 
     def TransformInput(self) -> Response:
-        return _respond(self._ready().transform_input(read_body(request), json_codec.REST_CODEC))
+        return _respond(self._ready().transform_input(self._read(), json_codec.REST_CODEC))
 
     def TransformOutput(self) -> Response:
-        return _respond(self._ready().transform_output(read_body(request), json_codec.REST_CODEC))
+        return _respond(self._ready().transform_output(self._read(), json_codec.REST_CODEC))
 
     def Route(self) -> Response:
-        return _respond(self._ready().route(read_body(request), json_codec.REST_CODEC))
+        return _respond(self._ready().route(self._read(), json_codec.REST_CODEC))
 
     def Aggregate(self) -> Response:
-        return _respond(self._ready().aggregate(read_body(request), json_codec.REST_CODEC))
+        return _respond(self._ready().aggregate(self._read(), json_codec.REST_CODEC))
 
     def HealthPing(self) -> Response:
         return Response("pong", 200, mimetype="text/html")
@@ -129,6 +127,9 @@ class _Views:
         if not self.dispatcher.model.ready.is_set():
             return error_response(ModelNotReadyError())
         return Response(json_codec.dumps({"status": "ready"}), 200, mimetype=JSON)
+
+    def _read(self, passthrough: bool = False) -> Any:
+        return read_body(request, passthrough=passthrough, limit=self.options.max_request_size)
 
     def _ready(self) -> Dispatcher:
         if not self.dispatcher.model.ready.is_set():

@@ -13,7 +13,7 @@ from seldon_server.errors import BadDataError, PayloadTooLargeError
 NOT_JSON = "Can't find JSON in data"
 
 
-def read_body(request: Request, *, passthrough: bool = False) -> Any:
+def read_body(request: Request, *, passthrough: bool = False, limit: int | None = None) -> Any:
     """The request's message: a decoded JSON value, or (passthrough) the undecoded str/bytes."""
     environ = request.environ
     content_type = environ.get("CONTENT_TYPE", "")
@@ -29,13 +29,13 @@ def read_body(request: Request, *, passthrough: bool = False) -> Any:
         text = request.args.get("json")
     if text:
         return text if passthrough else _parse(text)
-    body = _body(request, environ)
+    body = _body(request, environ, limit)
     if passthrough:
         return body
     return _parse(body)
 
 
-def _body(request: Request, environ: dict[str, Any]) -> bytes:
+def _body(request: Request, environ: dict[str, Any], limit: int | None) -> bytes:
     """The raw body; read straight from the WSGI stream when its length is declared.
 
     Werkzeug's get_data() wraps the stream on every call, a measurable share of a small request;
@@ -45,7 +45,6 @@ def _body(request: Request, environ: dict[str, Any]) -> bytes:
     if not length or not length.isdigit() or environ.get("HTTP_TRANSFER_ENCODING"):
         return request.get_data()
     size = int(length)
-    limit = request.max_content_length
     if limit is not None and size > limit:
         raise PayloadTooLargeError(
             "413 Request Entity Too Large: The data value transmitted exceeds the capacity limit."
