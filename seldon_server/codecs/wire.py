@@ -8,8 +8,13 @@ not a regular all-number nested list is left to the generic protobuf path (None 
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 
+# Below this many numbers, struct and bytes slicing beat numpy's per-call overhead.
+_SMALL = 64
+_NUMBER_PREFIX = b"\x0a\x09\x11"
 _NUMBER = np.dtype([("entry", "u1"), ("length", "u1"), ("tag", "u1"), ("value", "<f8")])
 _ENTRY_TAG, _NUMBER_LENGTH, _NUMBER_TAG, _LIST_TAG = 0x0A, 0x09, 0x11, 0x32
 
@@ -37,6 +42,8 @@ def _read_varint(buf: memoryview, pos: int) -> tuple[int, int]:
 
 def encode_numeric_list_value(array: np.ndarray) -> bytes:
     """Serialized ListValue for a non-empty numeric array of any rank >= 1."""
+    if array.size <= _SMALL:
+        return _encode_small(array.tolist())
     if array.ndim == 1:
         numbers = np.empty(array.shape[0], dtype=_NUMBER)
         numbers["entry"], numbers["length"], numbers["tag"] = (
@@ -54,6 +61,25 @@ def encode_numeric_list_value(array: np.ndarray) -> bytes:
         value = b"\x32" + _varint(len(inner)) + inner
         parts.append(b"\x0a" + _varint(len(value)) + value)
     return b"".join(parts)
+
+
+def _encode_small(values: list[object]) -> bytes:
+    if not isinstance(values[0], list):
+        count = len(values)
+        packed = struct.pack("<" + "3sd" * count, *_interleave(values))
+        return packed
+    parts = []
+    for row in values:
+        inner = _encode_small(row)  # type: ignore[arg-type]
+        value = b"\x32" + _varint(len(inner)) + inner
+        parts.append(b"\x0a" + _varint(len(value)) + value)
+    return b"".join(parts)
+
+
+def _interleave(values: list[object]) -> list[object]:
+    out: list[object] = [_NUMBER_PREFIX, 0.0] * len(values)
+    out[1::2] = [float(v) for v in values]  # type: ignore[arg-type]
+    return out
 
 
 def _encode_matrix(array: np.ndarray) -> bytes:
@@ -86,7 +112,7 @@ def _decode(buf: memoryview) -> np.ndarray | None:
         and buf[2] == _NUMBER_TAG
     ):
         return _decode_numbers(buf)
-    matrix = _decode_matrix(buf)
+    matrix = _decode_matrix(buf) if len(buf) > _SMALL * _NUMBER.itemsize else None
     if matrix is not None:
         return matrix
     rows: list[np.ndarray] = []
@@ -139,6 +165,14 @@ def _decode_matrix(buf: memoryview) -> np.ndarray | None:
 def _decode_numbers(buf: memoryview) -> np.ndarray | None:
     if len(buf) % _NUMBER.itemsize:
         return None
+    count = len(buf) // _NUMBER.itemsize
+    if count <= _SMALL:
+        raw = bytes(buf)
+        if raw[0::11] != b"\x0a" * count or raw[1::11] != b"\x09" * count:
+            return None
+        if raw[2::11] != b"\x11" * count:
+            return None
+        return np.array(struct.unpack("<" + "3xd" * count, raw), dtype=np.float64)
     numbers = np.frombuffer(buf, dtype=_NUMBER)
     if not (
         (numbers["entry"] == _ENTRY_TAG).all()
