@@ -1,0 +1,1 @@
+"""seldon-batch-processor: push a file of requests through parallel workers to a Seldon endpoint."""

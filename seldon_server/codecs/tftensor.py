@@ -107,8 +107,12 @@ def _typed_values(tensor: Any, dtype: Any, field: str) -> np.ndarray:
     return np.array(raw, dtype=dtype)
 
 
-def from_array(array: np.ndarray) -> Any:
-    """Encode an array as TensorFlow's make_tensor_proto would."""
+def from_array(array: np.ndarray, content: bool | None = None) -> Any:
+    """Encode an array as TensorFlow's make_tensor_proto would.
+
+    `content` overrides its choice between raw bytes and typed values (True: bytes whenever the
+    dtype allows; False: typed values), for callers that mirror another producer's style.
+    """
     tensor = TensorProto()
     tensor.tensor_shape.SetInParent()
     for size in array.shape:
@@ -123,7 +127,8 @@ def from_array(array: np.ndarray) -> Any:
         raise BadDataError(f"Cannot encode dtype {array.dtype} as a tftensor")
     datatype, field = spec
     tensor.dtype = datatype  # type: ignore[assignment]  # an int is a valid enum value
-    if dtype in _CONTENT_DTYPES and array.size > 1:
+    packed = array.size > 1 if content is None else content
+    if dtype in _CONTENT_DTYPES and packed:
         tensor.tensor_content = np.ascontiguousarray(array, dtype=dtype.newbyteorder("<")).tobytes()
     else:
         getattr(tensor, field).extend(_typed_list(array.ravel(), field))

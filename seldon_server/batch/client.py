@@ -1,0 +1,201 @@
+"""Clients of a Seldon endpoint: REST (a connection per worker) or gRPC, and their URLs."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any, Protocol
+
+import grpc
+import orjson
+
+from seldon_server.batch import http1, proto_codec
+from seldon_server.batch.config import BatchConfig
+from seldon_server.proto import prediction_pb2_grpc
+
+# Retryable gRPC codes: the server is down or restarting (UNAVAILABLE, or CANCELLED when it
+# stops with our call in flight: this client never cancels a call itself), or our per-request
+# timeout expired. Every other code is the server's considered answer and is not retried.
+RETRYABLE_GRPC = frozenset(
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED}
+)
+_MAX_REASON = 2000
+_UNLIMITED = -1
+
+
+class CallError(Exception):
+    """A failed request: `reason` goes into the error line, `retryable` decides a new attempt."""
+
+    def __init__(self, reason: str, retryable: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+
+
+class Client(Protocol):
+    """What a worker needs from a transport: send one request, get the response as a dict."""
+
+    def send(self, body: dict[str, Any], puid: str) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
+def rest_path(config: BatchConfig) -> str:
+    """The request path for the gateway and method (reference 8.6)."""
+    endpoint = "feedback" if config.method == "feedback" else "predictions"
+    if config.gateway_type == "seldon":
+        return f"/api/v1.0/{endpoint}"
+    return f"/seldon/{config.namespace}/{config.deployment_name}/api/v1.0/{endpoint}"
+
+
+def rest_url(config: BatchConfig) -> str:
+    """The full URL; https when TLS is on (--use-ssl or a token), for every gateway and method."""
+    scheme = "https" if config.tls else "http"
+    return f"{scheme}://{config.host}{rest_path(config)}"
+
+
+def grpc_metadata(config: BatchConfig) -> tuple[tuple[str, str], ...]:
+    """Call metadata sent with every request; the ingress routes on `seldon` and `namespace`."""
+    pairs: list[tuple[str, str]] = []
+    if config.gateway_type != "seldon":
+        pairs += [("seldon", config.deployment_name), ("namespace", config.namespace)]
+    if config.call_credentials_token:
+        pairs.append(("x-auth-token", config.call_credentials_token))
+    return tuple(pairs)
+
+
+def make_client(config: BatchConfig) -> Client:
+    """A new client with its own connection, made once per worker and reused."""
+    if config.transport == "grpc":
+        return GrpcClient(config)
+    return RestClient(config)
+
+
+class RestClient:
+    """JSON over one kept-alive HTTP(S) connection (see http1 for why not requests)."""
+
+    def __init__(self, config: BatchConfig) -> None:
+        self._path = rest_path(config)
+        headers = "Content-Type: application/json\r\n"
+        if config.call_credentials_token:
+            headers += f"X-Auth-Token: {config.call_credentials_token}\r\n"
+        self._headers = headers.encode("latin-1")
+        context = _tls_context(config.ssl_verify) if config.tls else None
+        self._connection = http1.Connection(config.host, context, config.timeout)
+
+    def send(self, body: dict[str, Any], puid: str) -> dict[str, Any]:
+        headers = self._headers + b"seldon-puid: " + puid.encode("latin-1") + b"\r\n"
+        try:
+            response = self._connection.post(self._path, headers, orjson.dumps(body))
+        except http1.HttpTlsError as exc:
+            raise CallError(f"TLS error: {exc}", retryable=False) from None
+        except http1.HttpError as exc:
+            raise CallError(f"connection error: {exc}", retryable=True) from None
+        if response.status != 200:
+            reason = f"HTTP {_status_text(response.status)}: {_snippet(response.body)}"
+            raise CallError(reason, retryable=response.status >= 500)
+        return _json_object(response.body)
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def _tls_context(verify: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+def _call_error(exc: grpc.RpcError) -> CallError:
+    code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
+    details = (exc.details() if isinstance(exc, grpc.Call) else str(exc)) or "(no details)"
+    return CallError(f"gRPC {code.name}: {details}", code in RETRYABLE_GRPC)
+
+
+def _status_text(code: int) -> str:
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return str(code)
+
+
+def _snippet(data: bytes) -> str:
+    text = data.decode("utf-8", "replace").strip()
+    return (text[:_MAX_REASON] + "...") if len(text) > _MAX_REASON else (text or "(empty body)")
+
+
+def _json_object(data: bytes) -> dict[str, Any]:
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        try:  # servers built on the json module may send NaN or Infinity, which orjson refuses
+            value = json.loads(data)
+        except ValueError:
+            raise CallError(f"HTTP 200 but the body is not JSON: {_snippet(data)}", False) from None
+    if not isinstance(value, dict):
+        raise CallError(f"HTTP 200 but the body is not a JSON object: {_snippet(data)}", False)
+    return value
+
+
+class GrpcClient:
+    """Protobuf over one channel with its own connection (a local subchannel pool); several
+    callers may share it, as the gRPC driver's tasks do."""
+
+    def __init__(self, config: BatchConfig) -> None:
+        options = [
+            ("grpc.max_send_message_length", _UNLIMITED),
+            ("grpc.max_receive_message_length", _UNLIMITED),
+            # Without this, every worker's channel shares one connection to the same target.
+            ("grpc.use_local_subchannel_pool", 1),
+        ]
+        if config.tls:
+            credentials = grpc.ssl_channel_credentials()
+            self._channel = grpc.secure_channel(config.host, credentials, options)
+        else:
+            self._channel = grpc.insecure_channel(config.host, options)
+        stub = prediction_pb2_grpc.SeldonStub(self._channel)
+        self._feedback = config.method == "feedback"
+        self._call = stub.SendFeedback if self._feedback else stub.Predict
+        self._metadata = grpc_metadata(config)
+        self._timeout = config.timeout
+
+    def send(self, body: dict[str, Any], puid: str) -> dict[str, Any]:
+        """Blocking call (the Client protocol); the pipeline uses start/finish instead."""
+        try:
+            response = self._call(self._request(body), timeout=self._timeout,
+                                  metadata=self._metadata_for(puid))  # fmt: skip
+        except grpc.RpcError as exc:
+            raise _call_error(exc) from None
+        return proto_codec.response_to_dict(response)
+
+    def start(self, body: dict[str, Any], puid: str, done: Callable[[Any], None]) -> None:
+        """Start the call and return at once; `done(future)` runs on a gRPC thread at the end."""
+        future = self._call.future(self._request(body), timeout=self._timeout,
+                                   metadata=self._metadata_for(puid))  # fmt: skip
+        future.add_done_callback(done)
+
+    def finish(self, future: Any) -> dict[str, Any]:
+        """The response of a finished call as a dict; raises CallError for a failed one."""
+        try:
+            response = future.result()
+        except grpc.RpcError as exc:
+            raise _call_error(exc) from None
+        except grpc.FutureCancelledError:
+            raise CallError("gRPC CANCELLED: the call was cancelled", retryable=True) from None
+        return proto_codec.response_to_dict(response)
+
+    def _request(self, body: dict[str, Any]) -> Any:
+        if self._feedback:
+            return proto_codec.feedback_from_dict(body)
+        return proto_codec.message_from_dict(body)
+
+    def _metadata_for(self, puid: str) -> tuple[tuple[str, str], ...]:
+        return (*self._metadata, ("seldon-puid", puid))
+
+    def close(self) -> None:
+        self._channel.close()

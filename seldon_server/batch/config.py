@@ -1,0 +1,316 @@
+"""The batch processor's options: one declarative table, resolved once as CLI > env > default."""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+PROG = "seldon-batch-processor"
+
+
+class ExitCode(enum.IntEnum):
+    """Process exit codes; documented in `--help`."""
+
+    OK = 0  # every input line has a success line in the output
+    LINES_FAILED = 1  # the run finished, but some output lines are error lines
+    USAGE = 2  # bad flags, env vars or option combination; nothing was sent
+    IO_ERROR = 3  # the input could not be read or the output could not be written
+    INTERRUPTED = 130  # SIGINT/SIGTERM: the output holds what finished; rerun with --resume
+
+
+_EXIT_CODE_TEXT = {
+    ExitCode.OK: "every line succeeded",
+    ExitCode.LINES_FAILED: "some lines failed (their output lines hold the error)",
+    ExitCode.USAGE: "usage or configuration error; nothing was sent",
+    ExitCode.IO_ERROR: "the input could not be read or the output could not be written",
+    ExitCode.INTERRUPTED: "interrupted by SIGINT/SIGTERM; finish the job with --resume",
+}
+
+
+class ConfigError(Exception):
+    """A one-line description of a bad option value or combination."""
+
+
+_TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
+_FALSE = frozenset({"0", "false", "f", "no", "n", "off", ""})
+
+
+def parse_bool(text: str) -> bool:
+    """Parse a boolean the way click's BOOL does (1/0, true/false, yes/no, t/f, on/off)."""
+    lowered = text.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"{text!r} is not a boolean")
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One row of the option table: the flag, its env var, its type and its default."""
+
+    dest: str
+    flag: str
+    short: str | None
+    env: str
+    default: Any
+    help: str
+    convert: Callable[[str], Any] = str
+    choices: tuple[str, ...] = ()
+    switch: bool = False  # a flag that takes no value (`--benchmark`)
+
+
+# `-t` is `--transport` (SPEC section 2): the original also gave it to `--batch-interval`, which
+# silently won, so `-t grpc` failed. `--batch-interval` keeps its long form only.
+# fmt: off
+OPTIONS: tuple[Option, ...] = (
+    Option("deployment_name", "--deployment-name", "-d", "SELDON_BATCH_DEPLOYMENT_NAME", None,
+           "The name of the SeldonDeployment to send the requests to [required]"),
+    Option("gateway_type", "--gateway-type", "-g", "SELDON_BATCH_GATEWAY_TYPE", "istio",
+           "Send through the ingress (istio/ambassador) or straight to the service (seldon)",
+           choices=("ambassador", "istio", "seldon")),
+    Option("namespace", "--namespace", "-n", "SELDON_BATCH_NAMESPACE", "default",
+           "The Kubernetes namespace of the SeldonDeployment"),
+    Option("host", "--host", "-h", "SELDON_BATCH_HOST",
+           "istio-ingressgateway.istio-system.svc.cluster.local:80",
+           "host:port (no scheme) of the ingress or of the model's service"),
+    Option("transport", "--transport", "-t", "SELDON_BATCH_TRANSPORT", "rest",
+           "Transport: REST or gRPC", choices=("rest", "grpc")),
+    Option("data_type", "--data-type", "-a", "SELDON_BATCH_DATA_TYPE", "data",
+           "What each input line is: an array (data), any JSON value (json), a JSON string (str) "
+           "or a whole SeldonMessage sent as it is (raw)", choices=("data", "json", "str", "raw")),
+    Option("payload_type", "--payload-type", "-p", "SELDON_BATCH_PAYLOAD_TYPE", "ndarray",
+           "How a `data` line is encoded in the request",
+           choices=("ndarray", "tensor", "tftensor")),
+    Option("workers", "--workers", "-w", "SELDON_BATCH_WORKERS", 1,
+           "Number of parallel request workers (each keeps one connection)", convert=int),
+    Option("retries", "--retries", "-r", "SELDON_BATCH_RETRIES", 3,
+           "Attempts per request (as the original: the total, not extra ones) for connection "
+           "errors, timeouts, HTTP 5xx and gRPC UNAVAILABLE/CANCELLED/DEADLINE_EXCEEDED; never "
+           "for other answers such as HTTP 4xx", convert=int),
+    Option("input_data_path", "--input-data-path", "-i", "SELDON_BATCH_INPUT_DATA_PATH",
+           Path("/assets/input-data.txt"), "The input file, one request per line", convert=Path),
+    Option("output_data_path", "--output-data-path", "-o", "SELDON_BATCH_OUTPUT_DATA_PATH", None,
+           "The output file, one line per input line [default: beside the input, e.g. "
+           "input-data.out.txt; never the input itself]", convert=Path),
+    Option("method", "--method", "-m", "SELDON_BATCH_METHOD", "predict",
+           "predict, or feedback (needs --data-type raw; each line a Feedback message)",
+           choices=("predict", "feedback")),
+    Option("log_level", "--log-level", "-l", "SELDON_BATCH_LOG_LEVEL", "info",
+           "Log level", choices=("debug", "info", "warning", "error")),
+    Option("benchmark", "--benchmark", "-b", "SELDON_BATCH_BENCHMARK", False,
+           "Log the elapsed time and rows/s at the default level", convert=parse_bool, switch=True),
+    Option("batch_id", "--batch-id", "-u", "SELDON_BATCH_ID", None,
+           "Batch id sent with every request [default: a new uuid1, or the one in the output "
+           "file when resuming]"),
+    Option("batch_size", "--batch-size", "-s", "SELDON_BATCH_SIZE", 1,
+           "Lines per request (micro-batching; data type data or raw); responses are split back "
+           "so the output looks as with batch size 1", convert=int),
+    Option("batch_interval", "--batch-interval", None, "SELDON_BATCH_MIN_INTERVAL", 0.0,
+           "Minimum seconds each worker spends per request (rate limiting)", convert=float),
+    Option("use_ssl", "--use-ssl", None, "SELDON_BATCH_USE_SSL", False,
+           "Use TLS (https / secure gRPC channel)", convert=parse_bool),
+    Option("call_credentials_token", "--call-credentials-token", None,
+           "SELDON_BATCH_CALL_CREDENTIALS_TOKEN", "",
+           "Sent as X-Auth-Token (REST) or x-auth-token metadata (gRPC); implies TLS"),
+    Option("ssl_verify", "--ssl-verify", None, "SELDON_BATCH_SSL_VERIFY", True,
+           "Verify the server certificate (REST; gRPC always verifies)", convert=parse_bool),
+    Option("unordered", "--unordered", None, "SELDON_BATCH_UNORDERED", False,
+           "Write output lines as they complete instead of in input order",
+           convert=parse_bool, switch=True),
+    Option("resume", "--resume", None, "SELDON_BATCH_RESUME", False,
+           "Keep the lines already in the output file and process only the missing ones",
+           convert=parse_bool, switch=True),
+    Option("timeout", "--timeout", None, "SELDON_BATCH_TIMEOUT", 60.0,
+           "Seconds before one request attempt is abandoned", convert=float),
+    Option("retry_backoff", "--retry-backoff", None, "SELDON_BATCH_RETRY_BACKOFF", 0.2,
+           "First retry delay in seconds; doubles per attempt (capped at 10 s), with jitter",
+           convert=float),
+    Option("grpc_channels", "--grpc-channels", None, "SELDON_BATCH_GRPC_CHANNELS", 1,
+           "gRPC connections the workers share; more spread the load over a server's gRPC "
+           "processes, at some client CPU per row", convert=int),
+)
+# fmt: on
+
+
+@dataclass(frozen=True, slots=True)
+class BatchConfig:
+    """Every setting of one run, resolved and validated."""
+
+    deployment_name: str
+    gateway_type: str
+    namespace: str
+    host: str
+    transport: str
+    data_type: str
+    payload_type: str
+    workers: int
+    retries: int
+    input_data_path: Path
+    output_data_path: Path
+    method: str
+    log_level: str
+    benchmark: bool
+    batch_id: str | None
+    batch_size: int
+    batch_interval: float
+    use_ssl: bool
+    call_credentials_token: str
+    ssl_verify: bool
+    unordered: bool
+    resume: bool
+    timeout: float
+    retry_backoff: float
+    grpc_channels: int
+
+    @property
+    def tls(self) -> bool:
+        """TLS is on with --use-ssl or a token, as the original's call credentials did."""
+        return self.use_ssl or bool(self.call_credentials_token)
+
+    @property
+    def attempts(self) -> int:
+        """Total attempts per request; 0 retries still sends once."""
+        return max(1, self.retries)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(message)
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Click-like help rows: `-d, --deployment-name TEXT`."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=36, width=100)
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        names = ", ".join(action.option_strings)
+        if action.nargs == 0:
+            return names
+        return f"{names} {self._format_args(action, action.dest.upper())}"
+
+
+_METAVARS: dict[Any, str] = {int: "INTEGER", float: "FLOAT", Path: "PATH", parse_bool: "BOOLEAN"}
+
+
+def _metavar(opt: Option) -> str:
+    if opt.choices:
+        return "[" + "|".join(opt.choices) + "]"
+    return _METAVARS.get(opt.convert, "TEXT")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse front of the table; values stay text so CLI and env convert alike."""
+    parser = _Parser(
+        prog=PROG,
+        add_help=False,  # -h is --host, as in the original
+        allow_abbrev=False,
+        formatter_class=_Formatter,
+        description="Send every line of an input file to a Seldon deployment through parallel\n"
+        "workers and write one output line per input line, in input order.",
+        epilog=_epilog(),
+    )
+    for opt in OPTIONS:
+        names = ([opt.short] if opt.short else []) + [opt.flag]
+        text = f"{opt.help} [env {opt.env}" + (
+            "]" if opt.default is None else f"; default {_show(opt.default)}]"
+        )
+        if opt.switch:
+            parser.add_argument(
+                *names, dest=opt.dest, action="store_const", const="true", help=text
+            )
+        else:
+            parser.add_argument(
+                *names, dest=opt.dest, choices=opt.choices or None, metavar=_metavar(opt), help=text
+            )
+    parser.add_argument("--help", action="help", help="Show this message and exit")
+    return parser
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value) if value != "" else '""'
+
+
+def _epilog() -> str:
+    lines = ["exit codes:"]
+    lines += [f"  {int(code):<4} {code.name}: {_EXIT_CODE_TEXT[code]}" for code in ExitCode]
+    return "\n".join(lines)
+
+
+def resolve(argv: Sequence[str], environ: Mapping[str, str]) -> BatchConfig:
+    """Resolve and validate every option (CLI > env > default); raises ConfigError."""
+    parsed = build_parser().parse_args(list(argv))
+    values = {opt.dest: _value(opt, getattr(parsed, opt.dest), environ) for opt in OPTIONS}
+    if values["output_data_path"] is None:
+        values["output_data_path"] = default_output_path(values["input_data_path"])
+    config = BatchConfig(**values)
+    validate(config)
+    return config
+
+
+def _value(opt: Option, cli: str | None, environ: Mapping[str, str]) -> Any:
+    if cli is not None:
+        text, source = cli, opt.flag
+    elif environ.get(opt.env, "") != "":
+        text, source = environ[opt.env], opt.env
+    else:
+        return opt.default
+    if opt.choices and text not in opt.choices:
+        raise ConfigError(f"{source}: {text!r} is not one of {', '.join(opt.choices)}")
+    try:
+        return opt.convert(text)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: invalid value {text!r} ({exc})") from None
+
+
+def default_output_path(input_path: Path) -> Path:
+    """Beside the input with `.out` before the suffix, so the default never clobbers the input."""
+    return input_path.with_name(f"{input_path.stem}.out{input_path.suffix}")
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """True if both paths name one file (symlinks and hard links included)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def validate(config: BatchConfig) -> None:
+    """Reject bad values and combinations before any request is sent."""
+    # fmt: off
+    checks: list[tuple[bool, str]] = [
+        (not config.deployment_name,
+         "--deployment-name is required (or set SELDON_BATCH_DEPLOYMENT_NAME)"),
+        (not config.host or "://" in config.host or "/" in config.host,
+         f"--host must be host:port without a scheme or path, got {config.host!r}"),
+        (config.workers < 1, f"--workers must be at least 1, got {config.workers}"),
+        (config.retries < 0, f"--retries must not be negative, got {config.retries}"),
+        (config.batch_size < 1, f"--batch-size must be at least 1, got {config.batch_size}"),
+        (config.batch_interval < 0, "--batch-interval must not be negative"),
+        (not config.timeout > 0, f"--timeout must be positive, got {config.timeout}"),
+        (config.retry_backoff < 0, "--retry-backoff must not be negative"),
+        (config.grpc_channels < 1, "--grpc-channels must be at least 1"),
+        (config.method == "feedback" and config.data_type != "raw",
+         f"--method feedback needs --data-type raw, got {config.data_type}"),
+        (config.method == "feedback" and config.batch_size > 1,
+         "--method feedback sends one Feedback per request: use --batch-size 1"),
+        (config.batch_size > 1 and config.data_type not in ("data", "raw"),
+         f"--batch-size > 1 needs --data-type data or raw, got {config.data_type}"),
+        (same_file(config.input_data_path, config.output_data_path),
+         f"--output-data-path {config.output_data_path} is the input file; refusing to "
+         "overwrite it"),
+    ]
+    # fmt: on
+    for failed, message in checks:
+        if failed:
+            raise ConfigError(message)
