@@ -67,8 +67,11 @@ class DispatchConfig:
 UNSET_IMAGE = "NOT_IMPLEMENTED:NOT_IMPLEMENTED"
 
 
+_NO_SPAN = contextlib.nullcontext()
+
+
 def _no_span(name: str) -> AbstractContextManager[Any]:
-    return contextlib.nullcontext()
+    return _NO_SPAN
 
 
 class Dispatcher:
@@ -230,6 +233,8 @@ class Dispatcher:
         return self._payload(result.data, request, meta)
 
     def _raw_hook(self, hook: str, native: Any, codec: TransportCodec) -> Raw | None:
+        if not self.model.has_raw_variant(hook):
+            return None
         legacy = f"{hook}_{codec.name}"
         if self.model.has(legacy):
             with self.user_span(legacy):
@@ -252,8 +257,11 @@ class Dispatcher:
 
     def _custom_metrics(self, hook: str, runtime: list[dict[str, Any]]) -> list[dict[str, Any]]:
         method = METRIC_METHOD[hook]
-        _check_metrics(runtime)
-        self.metrics.record(method, runtime)
+        if runtime:
+            _check_metrics(runtime)
+            self.metrics.record(method, runtime)
+        elif not isinstance(runtime, list):
+            _check_metrics(runtime)
         static = self.model.optional("metrics", None)
         if static is not None:
             _check_metrics(static)

@@ -98,7 +98,10 @@ def encode(msg: Message) -> Any:
 def fill_datadef(datadef: Any, msg: Message) -> None:
     """Write a response array into a DefaultData in the chosen encoding."""
     array = msg.array if msg.array is not None else np.asarray(msg.value)
-    datadef.names.extend(str(name) for name in msg.names)
+    try:
+        datadef.names.extend(msg.names)
+    except TypeError:  # class_names() may hold non-strings
+        datadef.names.extend(str(name) for name in msg.names)
     if msg.encoding == "tensor":
         datadef.tensor.MergeFromString(_tensor_bytes(array))
     elif msg.encoding == "tftensor":

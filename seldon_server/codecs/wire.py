@@ -9,6 +9,7 @@ not a regular all-number nested list is left to the generic protobuf path (None 
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import numpy as np
 
@@ -101,7 +102,48 @@ def decode_numeric_list_value(buf: bytes) -> np.ndarray | None:
     """float64 array for a regular all-number nested ListValue, else None."""
     if not buf:
         return None
-    return _decode(memoryview(buf))
+    if len(buf) > _SMALL_BYTES:
+        return _decode(memoryview(buf))
+    values = _decode_small(buf)
+    if values is None:
+        return None
+    try:
+        return np.array(values, dtype=np.float64)
+    except ValueError:  # ragged: the generic path reports it
+        return None
+
+
+# A small payload is parsed into Python lists first: one numpy call instead of one per row.
+_SMALL_BYTES = 1024
+
+
+def _decode_small(buf: bytes) -> list[Any] | None:
+    if buf[:3] == _NUMBER_PREFIX:
+        count, rest = divmod(len(buf), _NUMBER.itemsize)
+        if rest or buf[0::11] != b"\x0a" * count or buf[1::11] != b"\x09" * count:
+            return None
+        if buf[2::11] != b"\x11" * count:
+            return None
+        return list(struct.unpack("<" + "3xd" * count, buf))
+    rows: list[Any] = []
+    view = memoryview(buf)
+    pos = 0
+    while pos < len(buf):
+        if buf[pos] != _ENTRY_TAG:
+            return None
+        length, pos = _read_varint(view, pos + 1)
+        end = pos + length
+        if length < 2 or end > len(buf) or buf[pos] != _LIST_TAG:
+            return None
+        inner_length, inner_pos = _read_varint(view, pos + 1)
+        if inner_pos + inner_length != end or inner_length == 0:
+            return None
+        row = _decode_small(buf[inner_pos:end])
+        if row is None:
+            return None
+        rows.append(row)
+        pos = end
+    return rows
 
 
 def _decode(buf: memoryview) -> np.ndarray | None:

@@ -34,22 +34,22 @@ class SeldonServicer:
             self.metadata = _metadata_proto(metadata)
 
     def Predict(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return _serve(context, lambda d: d.predict(request, CODEC), self.dispatcher)
+        return _serve(self.dispatcher, self.dispatcher.predict, request, context)
 
     def TransformInput(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return _serve(context, lambda d: d.transform_input(request, CODEC), self.dispatcher)
+        return _serve(self.dispatcher, self.dispatcher.transform_input, request, context)
 
     def TransformOutput(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return _serve(context, lambda d: d.transform_output(request, CODEC), self.dispatcher)
+        return _serve(self.dispatcher, self.dispatcher.transform_output, request, context)
 
     def Route(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return _serve(context, lambda d: d.route(request, CODEC), self.dispatcher)
+        return _serve(self.dispatcher, self.dispatcher.route, request, context)
 
     def Aggregate(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return _serve(context, lambda d: d.aggregate(request, CODEC), self.dispatcher)
+        return _serve(self.dispatcher, self.dispatcher.aggregate, request, context)
 
     def SendFeedback(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return _serve(context, lambda d: d.send_feedback(request, CODEC), self.dispatcher)
+        return _serve(self.dispatcher, self.dispatcher.send_feedback, request, context)
 
     def Metadata(self, request: Any, context: grpc.ServicerContext) -> Any:
         # An invalid metadata document answers an empty message, as the original.
@@ -65,14 +65,15 @@ class SeldonServicer:
 
 
 def _serve(
-    context: grpc.ServicerContext,
-    operation: Callable[[Dispatcher], Raw | Message],
     dispatcher: Dispatcher,
+    operation: Callable[[Any, Any], Raw | Message],
+    request: Any,
+    context: grpc.ServicerContext,
 ) -> Any:
     try:
         if not dispatcher.model.ready.is_set():
             raise ModelNotReadyError()
-        return _to_proto(operation(dispatcher))
+        return _to_proto(operation(request, CODEC))
     except SeldonError as exc:
         error = exc
         if error.status_code >= 500:

@@ -36,6 +36,10 @@ HOOKS = (
 )
 
 
+# The default column names per width: read-only lists, built once.
+_DEFAULT_NAMES: dict[int, list[str]] = {}
+
+
 def _is_component_default(user_class: type, name: str) -> bool:
     """A hook inherited unchanged from a SeldonComponent base (ours or Seldon Core's)."""
     attr = inspect.getattr_static(user_class, name, None)
@@ -66,6 +70,11 @@ class UserModel:
         self.present = frozenset(
             h for h in HOOKS if h not in self.defaults and getattr(obj, h, None) is not None
         )
+        self._raw_variants = frozenset(
+            name.rsplit("_", 1)[0]
+            for name in self.present
+            if name.endswith(("_raw", "_rest", "_grpc"))
+        )
         self._meta_keyword = {
             h: _accepts_keyword(getattr(obj, h), "meta") for h in META_HOOKS if h in self.present
         }
@@ -79,6 +88,10 @@ class UserModel:
 
     def has(self, hook: str) -> bool:
         return hook in self.present
+
+    def has_raw_variant(self, hook: str) -> bool:
+        """Whether <hook>_raw, _rest or _grpc exists (checked before any name is built)."""
+        return hook in self._raw_variants
 
     def inherits(self, hook: str) -> bool:
         """True when the hook is SeldonComponent's placeholder, which only raises."""
@@ -119,7 +132,10 @@ class UserModel:
                 return list(attr())
             except SeldonNotImplementedError:
                 pass
-        return [f"t:{i}" for i in range(ncols)]
+        names = _DEFAULT_NAMES.get(ncols)
+        if names is None:
+            names = _DEFAULT_NAMES.setdefault(ncols, [f"t:{i}" for i in range(ncols)])
+        return names
 
     def load(self) -> None:
         """Run the user's load() once; NotImplementedError means there is nothing to load."""
