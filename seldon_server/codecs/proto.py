@@ -10,7 +10,7 @@ from google.protobuf import json_format
 from seldon_server.codecs import numpy as np_codec
 from seldon_server.codecs import tftensor
 from seldon_server.codecs.message import Message
-from seldon_server.codecs.wire import decode_numeric_list_value, encode_numeric_list_value
+from seldon_server.codecs.wire import decode_numeric_list_value, encode_numeric_list_value, varint
 from seldon_server.errors import BadDataError
 from seldon_server.proto import prediction_pb2
 
@@ -95,6 +95,46 @@ def encode(msg: Message) -> Any:
     return out
 
 
+def encode_bytes(msg: Message) -> bytes:
+    """`encode(msg).SerializeToString()`, with numeric tensor/ndarray replies written directly.
+
+    The common reply (numbers, names, meta) skips building and serializing protobuf objects:
+    fields are emitted in field-number order, as protobuf itself would.
+    """
+    array = msg.array
+    if (
+        msg.kind != "data"
+        or array is None
+        or msg.encoding == "tftensor"
+        or not array.size
+        or not np_codec.is_numeric(array)
+        or array.dtype.kind == "c"
+    ):
+        return encode(msg).SerializeToString()
+    if msg.encoding == "tensor":
+        payload = b"\x12" + _delimited(_tensor_bytes(array))
+    else:
+        payload = b"\x1a" + _delimited(encode_numeric_list_value(array))
+    names = b"".join(b"\x0a" + _delimited(str(name).encode("utf-8")) for name in msg.names)
+    meta = _meta_bytes(msg.meta)
+    return b"\x12" + _delimited(meta) + b"\x1a" + _delimited(names + payload)
+
+
+def _delimited(payload: bytes) -> bytes:
+    return varint(len(payload)) + payload
+
+
+def _meta_bytes(meta: dict[str, Any] | None) -> bytes:
+    if not meta:
+        return b""
+    out = prediction_pb2.Meta()
+    try:
+        json_format.ParseDict(meta, out, ignore_unknown_fields=True)
+    except (json_format.ParseError, TypeError, ValueError) as exc:
+        raise BadDataError(f"Invalid meta in response: {exc}") from exc
+    return out.SerializeToString()
+
+
 def fill_datadef(datadef: Any, msg: Message) -> None:
     """Write a response array into a DefaultData in the chosen encoding."""
     array = msg.array if msg.array is not None else np.asarray(msg.value)
@@ -111,26 +151,14 @@ def fill_datadef(datadef: Any, msg: Message) -> None:
 
 
 def _tensor_bytes(array: np.ndarray) -> bytes:
-    shape = b"".join(_varint(size) for size in array.shape)
+    shape = b"".join(varint(size) for size in array.shape)
     values = np.ascontiguousarray(array, dtype="<f8").tobytes()
     out = b""
     if shape:
-        out += b"\x0a" + _varint(len(shape)) + shape
+        out += b"\x0a" + varint(len(shape)) + shape
     if values:
-        out += b"\x12" + _varint(len(values)) + values
+        out += b"\x12" + varint(len(values)) + values
     return out
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
 
 
 def _fill_list_value(list_value: Any, array: np.ndarray) -> None:

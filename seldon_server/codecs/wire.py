@@ -20,7 +20,8 @@ _NUMBER = np.dtype([("entry", "u1"), ("length", "u1"), ("tag", "u1"), ("value", 
 _ENTRY_TAG, _NUMBER_LENGTH, _NUMBER_TAG, _LIST_TAG = 0x0A, 0x09, 0x11, 0x32
 
 
-def _varint(value: int) -> bytes:
+def varint(value: int) -> bytes:
+    """Protobuf base-128 varint of a non-negative int."""
     out = bytearray()
     while value > 0x7F:
         out.append((value & 0x7F) | 0x80)
@@ -59,8 +60,8 @@ def encode_numeric_list_value(array: np.ndarray) -> bytes:
     parts = []
     for sub in array:
         inner = encode_numeric_list_value(sub)
-        value = b"\x32" + _varint(len(inner)) + inner
-        parts.append(b"\x0a" + _varint(len(value)) + value)
+        value = b"\x32" + varint(len(inner)) + inner
+        parts.append(b"\x0a" + varint(len(value)) + value)
     return b"".join(parts)
 
 
@@ -72,8 +73,8 @@ def _encode_small(values: list[object]) -> bytes:
     parts = []
     for row in values:
         inner = _encode_small(row)  # type: ignore[arg-type]
-        value = b"\x32" + _varint(len(inner)) + inner
-        parts.append(b"\x0a" + _varint(len(value)) + value)
+        value = b"\x32" + varint(len(inner)) + inner
+        parts.append(b"\x0a" + varint(len(value)) + value)
     return b"".join(parts)
 
 
@@ -90,8 +91,8 @@ def _encode_matrix(array: np.ndarray) -> bytes:
     numbers["entry"], numbers["length"], numbers["tag"] = _ENTRY_TAG, _NUMBER_LENGTH, _NUMBER_TAG
     numbers["value"] = array
     row_list = _NUMBER.itemsize * cols
-    value_header = b"\x32" + _varint(row_list)
-    header = np.frombuffer(b"\x0a" + _varint(len(value_header) + row_list) + value_header, np.uint8)
+    value_header = b"\x32" + varint(row_list)
+    header = np.frombuffer(b"\x0a" + varint(len(value_header) + row_list) + value_header, np.uint8)
     out = np.empty((rows, header.size + row_list), dtype=np.uint8)
     out[:, : header.size] = header
     out[:, header.size :] = numbers.view(np.uint8).reshape(rows, row_list)

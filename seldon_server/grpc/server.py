@@ -95,6 +95,14 @@ def _tolerant(parse: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
     return deserialize
 
 
+def _bytes_or(serialize: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
+    # The servicer may answer with bytes it serialized itself (numeric replies, see encode_bytes).
+    def serializer(response: Any) -> bytes:
+        return response if response.__class__ is bytes else serialize(response)
+
+    return serializer
+
+
 def _guarded(method: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[..., Any]:
     def handle(request: Any, context: grpc.ServicerContext) -> Any:
         if isinstance(request, _Undecodable):
@@ -114,9 +122,9 @@ def _register(server: grpc.Server, servicer: SeldonServicer) -> None:
                 request_deserializer=_tolerant(
                     message_factory.GetMessageClass(method.input_type).FromString
                 ),
-                response_serializer=message_factory.GetMessageClass(
-                    method.output_type
-                ).SerializeToString,
+                response_serializer=_bytes_or(
+                    message_factory.GetMessageClass(method.output_type).SerializeToString
+                ),
             )
             for method in service.methods
         }

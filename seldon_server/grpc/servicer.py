@@ -86,7 +86,7 @@ def _serve(
 
 def _to_proto(result: Raw | Message) -> Any:
     if not isinstance(result, Raw):
-        return proto_codec.encode(result)
+        return proto_codec.encode_bytes(result)  # sent as is by the response serializer
     value = result.value
     if isinstance(value, prediction_pb2.SeldonMessage):
         return value
