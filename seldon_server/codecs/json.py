@@ -166,7 +166,19 @@ def _render_array(array: np.ndarray) -> bytes:
         out = orjson.dumps(array.tolist())
         if _SUSPECT.search(out) is None:
             return out
+    elif array.dtype in _NATIVE_NUMPY and not (array.dtype.kind == "f" and _has_odd_floats(array)):
+        # orjson prints float64/int64 arrays byte-identically to their tolist(), without the list.
+        return orjson.dumps(np.ascontiguousarray(array), option=orjson.OPT_SERIALIZE_NUMPY)
     return orjson.dumps(array_values(array))
+
+
+_NATIVE_NUMPY = (np.dtype(np.float64), np.dtype(np.int64))
+
+
+def _has_odd_floats(array: np.ndarray) -> bool:
+    """Values orjson prints unlike the stdlib: NaN, infinities, 1e-9 <= |x| < 1e-4."""
+    magnitude = np.abs(array)
+    return bool((~np.isfinite(array) | ((magnitude >= _TINY_LOW) & (magnitude < _TINY_HIGH))).any())
 
 
 _SMALL_ARRAY = 256

@@ -1,0 +1,317 @@
+"""Benchmark of the request hot path: our REST and gRPC servers against bare floors, in one run.
+
+Usage: .venv/bin/python bench/hotpath.py [--duration S] [--quick] [--rounds N] [--client KIND]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import loadgen
+import orjson
+import payloads
+import procstat
+import servers
+
+KINDS = ("rest", "rest-floor", "grpc", "grpc-floor")
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results.json"
+CHECKS_PER_PAYLOAD = 20
+SATURATED = 0.85  # server util below this: the server was not the bottleneck
+# Issue 2 item 11: (label, kind, payload, measure, bound); measure is "ratio" or "cpu_ms".
+TARGETS = (
+    ("REST 1x10 req/s vs Flask floor", "rest", "ndarray 1x10", "ratio", 0.75),
+    ("gRPC 1x10 req/s vs grpcio floor", "grpc", "ndarray 1x10", "ratio", 0.70),
+    ("REST 100x100 server CPU ms/req", "rest", "ndarray 100x100", "cpu_ms", 1.5),
+    ("gRPC 100x100 server CPU ms/req", "grpc", "ndarray 100x100", "cpu_ms", 2.0),
+)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One server x payload measurement (medians over rounds)."""
+
+    kind: str
+    payload: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    cpu_ms: float  # server CPU (whole process tree) per completed request
+    utilization: float  # server CPU seconds per wall second: ~1 when the server is the bottleneck
+    client_util: float  # the load generator's CPU seconds per wall second
+    other_util: float  # everything else on the machine (other users disturb the figures)
+    requests: int
+    errors: int
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=5, help="seconds per timed phase")
+    parser.add_argument("--quick", action="store_true", help="one round of 2 s phases, no waiting")
+    parser.add_argument("--rounds", type=int, default=3, help="repeat the matrix; report medians")
+    parser.add_argument("--connections", type=int, default=4, help="concurrent connections")
+    parser.add_argument(
+        "--max-other", type=float, default=0.15, help="re-measure when other load exceeds this"
+    )
+    parser.add_argument("--attempts", type=int, default=3, help="measurements per phase at most")
+    parser.add_argument(
+        "--quiet-wait", type=float, default=30.0, help="seconds to wait for a quiet machine"
+    )
+    parser.add_argument("--client", choices=("auto", "native", "python"), default="auto")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin server and client CPUs")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration, args.rounds = min(args.duration, 2), 1
+        args.quiet_wait = min(args.quiet_wait, 5.0)
+    if args.client == "auto":
+        args.client = "native" if loadgen.native_available() else "python"
+    return args
+
+
+def _pinning(args: argparse.Namespace) -> tuple[set[int] | None, set[int] | None]:
+    """(server CPUs, client CPUs): the last CPU for servers, the rest for wrk/h2load."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if args.no_pin or args.client != "native" or len(cpus) < 2:
+        return None, None
+    return {cpus[-1]}, set(cpus[:-1])
+
+
+def _load(server: servers.Server, payload: payloads.Payload, spec: loadgen.LoadSpec) -> Any:
+    if server.transport == "REST":
+        return loadgen.rest(server.port, payload.rest_body, spec)
+    return loadgen.grpc(server.port, payload.grpc_request.SerializeToString(), spec)
+
+
+def _measure(
+    server: servers.Server, payload: payloads.Payload, args: argparse.Namespace
+) -> dict[str, float]:
+    """Warm up, then one timed phase with the server's CPU read around it; checks after."""
+    warm = loadgen.LoadSpec(args.connections, 1 if args.quick else 2, args.client)
+    _load(server, payload, warm)
+    spec = loadgen.LoadSpec(args.connections, args.duration, args.client)
+    pids = procstat.tree(server.process.pid)
+    before = _cpu_clocks(pids)
+    result = _load(server, payload, spec)
+    cpu, client, machine, wall = (b - a for a, b in zip(before, _cpu_clocks(pids), strict=True))
+    servers.check(server, payload)  # still answering correctly after the load
+    return {
+        "rps": result.rps,
+        "p50_ms": result.p50_ms,
+        "p99_ms": result.p99_ms,
+        "cpu_ms": 1000 * cpu / max(result.requests, 1),
+        "utilization": cpu / wall,
+        "client_util": client / wall,
+        "other_util": max(0.0, machine - cpu - client) / wall,
+        "requests": result.requests,
+        "errors": result.errors,
+    }
+
+
+def _wait_quiet(args: argparse.Namespace) -> None:
+    """Wait (up to --quiet-wait seconds) until the machine, our idle servers included, is quiet."""
+    deadline = time.monotonic() + args.quiet_wait
+    while True:
+        before = procstat.machine_busy_seconds()
+        time.sleep(1.0)
+        if procstat.machine_busy_seconds() - before <= args.max_other:
+            return
+        if time.monotonic() > deadline:
+            print("  (machine still busy; measuring anyway)", file=sys.stderr)
+            return
+
+
+def _quiet_measure(
+    server: servers.Server, payload: payloads.Payload, args: argparse.Namespace
+) -> dict[str, float]:
+    """Measure again (up to --attempts) while other processes take over --max-other of a CPU."""
+    _wait_quiet(args)
+    best = _measure(server, payload, args)
+    for _ in range(args.attempts - 1):
+        if best["other_util"] <= args.max_other:
+            break
+        _wait_quiet(args)
+        again = _measure(server, payload, args)
+        best = min(best, again, key=lambda m: m["other_util"])
+    return best
+
+
+def _cpu_clocks(pids: list[int]) -> tuple[float, float, float, float]:
+    """(server tree CPU, finished children's CPU, machine busy CPU, wall clock), in seconds."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (
+        procstat.cpu_seconds(pids),
+        children.ru_utime + children.ru_stime,
+        procstat.machine_busy_seconds(),
+        time.monotonic(),
+    )
+
+
+def _cell(kind: str, payload: str, rounds: list[dict[str, float]]) -> Cell:
+    def median(key: str) -> float:
+        return statistics.median(r[key] for r in rounds)
+
+    return Cell(
+        kind,
+        payload,
+        median("rps"),
+        median("p50_ms"),
+        median("p99_ms"),
+        median("cpu_ms"),
+        median("utilization"),
+        median("client_util"),
+        median("other_util"),
+        int(sum(r["requests"] for r in rounds)),
+        int(sum(r["errors"] for r in rounds)),
+    )
+
+
+def _verify_all(started: list[servers.Server], cases: list[payloads.Payload]) -> None:
+    for server in started:
+        servers.wait_ready(server, cases[0])
+        for payload in cases:
+            for _ in range(CHECKS_PER_PAYLOAD):
+                servers.check(server, payload)
+
+
+def _run_matrix(
+    started: list[servers.Server], cases: list[payloads.Payload], args: argparse.Namespace
+) -> list[Cell]:
+    """Every payload on every server, ours next to its floor so both see the same machine."""
+    raw: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for round_index in range(args.rounds):
+        for payload in cases:
+            for server in started:
+                measured = _quiet_measure(server, payload, args)
+                raw.setdefault((server.kind, payload.name), []).append(measured)
+                print(
+                    f"  round {round_index + 1} {server.kind:<10} {payload.name:<16}"
+                    f" {measured['rps']:8.0f} req/s  {measured['cpu_ms']:6.3f} CPU ms/req",
+                    file=sys.stderr,
+                )
+    return [_cell(kind, name, rounds) for (kind, name), rounds in raw.items()]
+
+
+def _find(cells: list[Cell], kind: str, payload: str) -> Cell:
+    return next(c for c in cells if c.kind == kind and c.payload == payload)
+
+
+def _targets(cells: list[Cell]) -> list[dict[str, Any]]:
+    """Each target's value; ratio targets also get the CPU-based ratio (less skewed by noise)."""
+    out = []
+    for label, kind, payload, measure, bound in TARGETS:
+        ours = _find(cells, kind, payload)
+        row: dict[str, Any] = {"target": label, "bound": bound}
+        if measure == "ratio":
+            floor = _find(cells, f"{kind}-floor", payload)
+            row["value"] = ours.rps / floor.rps
+            row["cpu_ratio"] = floor.cpu_ms / ours.cpu_ms  # capacity of one saturated CPU
+            row["pass"] = row["value"] >= bound
+        else:
+            row["value"] = ours.cpu_ms
+            row["pass"] = row["value"] <= bound
+        out.append(row)
+    return out
+
+
+def _table(cells: list[Cell], targets: list[dict[str, Any]]) -> str:
+    head = f"{'server':<11}{'payload':<17}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}{'CPU ms/req':>11}"
+    head += f"{'util: srv':>10}{'client':>7}{'other':>6}{'errors':>7}"
+    lines = [head, "-" * len(head)]
+    for c in sorted(cells, key=lambda c: (c.kind[:4], c.payload, c.kind)):
+        lines.append(
+            f"{c.kind:<11}{c.payload:<17}{c.rps:7.0f}{c.p50_ms:8.2f}{c.p99_ms:8.2f}{c.cpu_ms:11.3f}"
+            f"{c.utilization:10.2f}{c.client_util:7.2f}{c.other_util:6.2f}{c.errors:7d}"
+        )
+    lines.append("")
+    idle = [c for c in cells if c.utilization < SATURATED]
+    if idle:
+        lines.append(
+            f"note: {len(idle)} cells ran below {SATURATED} server util (client-bound or"
+            " disturbed): their req/s understate the server; trust CPU ms/req"
+        )
+    for t in targets:
+        sign = ">=" if "req/s" in t["target"] else "<="
+        verdict = "PASS" if t["pass"] else "FAIL"
+        extra = f"   CPU-based ratio {t['cpu_ratio']:.3f}" if "cpu_ratio" in t else ""
+        line = f"{t['target']:<34}{t['value']:7.3f}  ({sign} {t['bound']})  {verdict}{extra}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _git_state() -> dict[str, Any]:
+    """The commit measured, and whether seldon_server/ had uncommitted changes."""
+
+    def git(*words: str) -> str:
+        done = subprocess.run(["git", *words], capture_output=True, text=True, cwd=ROOT)
+        return done.stdout.strip() if done.returncode == 0 else "?"
+
+    dirty = git("status", "--porcelain", "--", "seldon_server")
+    return {"commit": git("rev-parse", "--short", "HEAD"), "seldon_server_dirty": bool(dirty)}
+
+
+def _environment(args: argparse.Namespace) -> dict[str, Any]:
+    packages = ("flask", "werkzeug", "gunicorn", "grpcio", "protobuf", "orjson", "numpy")
+    return {
+        "git": _git_state(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "versions": {name: metadata.version(name) for name in packages},
+        "client": "wrk + h2load" if args.client == "native" else "python processes",
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "rounds": args.rounds,
+        "max_other": args.max_other,
+        "quiet_wait_s": args.quiet_wait,
+        "pinned": _pinning(args)[0] is not None,
+        "settings": "1 worker x 1 thread (gunicorn sync; grpc 1-thread pool)",
+    }
+
+
+def main(argv: list[str]) -> int:
+    args = _parse(argv)
+    server_cpus, client_cpus = _pinning(args)
+    if client_cpus:
+        os.sched_setaffinity(0, client_cpus)  # wrk and h2load inherit it
+    cases = payloads.all_payloads()
+    environment = _environment(args)  # before the run: others may commit while it goes on
+    with tempfile.TemporaryDirectory(prefix="hotpath-") as log_dir:
+        started = [servers.start(kind, Path(log_dir), server_cpus) for kind in KINDS]
+        try:
+            _verify_all(started, cases)
+            cells = _run_matrix(started, cases, args)
+        finally:
+            for server in started:
+                servers.stop(server)
+    targets = _targets(cells)
+    report = {
+        "command": " ".join(["bench/hotpath.py", *argv]),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "environment": environment,
+        "results": [asdict(c) for c in cells],
+        "targets": targets,
+    }
+    args.out.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    print(_table(cells, targets))
+    print(f"\nwritten: {args.out}")
+    if any(c.errors for c in cells):
+        print("ERRORS during load: the figures above are not valid", file=sys.stderr)
+        return 2
+    return 0 if all(t["pass"] for t in targets) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
