@@ -88,6 +88,7 @@ class Dispatcher:
         self.metrics: MetricsSink = metrics or NullMetrics()
         # Tracing wraps user calls in a child span when enabled (set by the serving layer).
         self.user_span: Callable[[str], AbstractContextManager[Any]] = _no_span
+        self._has_tags = model.has("tags")
         unit = self.config.predictive_unit_id
         image = self.config.predictive_unit_image or UNSET_IMAGE
         self._unit_path = {unit: image} if unit else {}
@@ -298,9 +299,9 @@ class Dispatcher:
     ) -> dict[str, Any]:
         """Merge as the original did; odd request values pass through untouched when nothing
         has to be merged into them (REST requests are not schema-checked), else they are 400."""
-        extra_tags = {**(self.model.optional("tags", None) or {}), **(runtime_tags or {})}
-        if extra_tags:
-            tags = {**_mapping(tags, "tags"), **extra_tags}
+        model_tags = self.model.optional("tags", None) if self._has_tags else None
+        if model_tags or runtime_tags:
+            tags = {**_mapping(tags, "tags"), **(model_tags or {}), **(runtime_tags or {})}
         meta: dict[str, Any] = {}
         if tags:
             meta["tags"] = dict(tags) if isinstance(tags, dict) else tags
@@ -308,13 +309,16 @@ class Dispatcher:
             meta["metrics"] = metrics
         if puid:
             meta["puid"] = puid
-        path = {**self._unit_path, **_mapping(request_path, "requestPath")}
-        if path:
-            meta["requestPath"] = path
+        if request_path or self._unit_path or request_path.__class__ is not dict:
+            path = {**self._unit_path, **_mapping(request_path, "requestPath")}
+            if path:
+                meta["requestPath"] = path
         return meta
 
     def _payload(self, value: Any, request: Message, meta: dict[str, Any]) -> Message:
         """Wrap a hook's result; arrays echo the request's encoding when numeric."""
+        if value.__class__ is np.ndarray:  # the common case first
+            return self._array_payload(value, value, request, meta)
         if isinstance(value, dict):
             return Message("jsonData", value, meta=meta)
         if isinstance(value, bytes | bytearray):
@@ -327,7 +331,11 @@ class Dispatcher:
             raise BadDataError(
                 f"Unknown data type returned as payload (must be list or np array):{value}"
             )
-        array = np_codec.as_array(value)
+        return self._array_payload(value, np_codec.as_array(value), request, meta)
+
+    def _array_payload(
+        self, value: Any, array: np.ndarray, request: Message, meta: dict[str, Any]
+    ) -> Message:
         numeric = np_codec.is_numeric(array)
         if request.kind == "data":
             encoding = (request.encoding or "ndarray") if numeric else "ndarray"
