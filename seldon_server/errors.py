@@ -54,20 +54,6 @@ class BadDataError(SeldonError):
     """The client sent something we cannot decode (400 MICROSERVICE_BAD_DATA)."""
 
 
-class NotFoundError(SeldonError):
-    """Unknown path (404)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, HTTPStatus.NOT_FOUND, BAD_DATA)
-
-
-class MethodNotAllowedError(SeldonError):
-    """Known path, wrong HTTP method (405)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, HTTPStatus.METHOD_NOT_ALLOWED, BAD_DATA)
-
-
 class PayloadTooLargeError(SeldonError):
     """Request body above the configured limit (413)."""
 

@@ -171,11 +171,6 @@ def _fill_list_value(list_value: Any, array: np.ndarray) -> None:
         list_value.extend(array.tolist())
 
 
-def message_to_dict(message: Any) -> dict[str, Any]:
-    """Proto -> JSON object with protobuf's JSON rules (used where the original did the same)."""
-    return json_format.MessageToDict(message)
-
-
 def take_raw_metrics(response: Any, keep: bool) -> list[dict[str, Any]]:
     """Custom metrics in a raw hook's reply (dict or SeldonMessage); removed unless `keep`."""
     if isinstance(response, dict):

@@ -73,7 +73,7 @@ def _serve(
     try:
         if not dispatcher.model.ready.is_set():
             raise ModelNotReadyError()
-        return _to_proto(operation(request, CODEC))
+        return _reply(operation(request, CODEC))
     except SeldonError as exc:
         error = exc
         if error.status_code >= 500:
@@ -84,7 +84,8 @@ def _serve(
     context.abort(getattr(grpc.StatusCode, grpc_code_name(error.status_code)), error.message)
 
 
-def _to_proto(result: Raw | Message) -> Any:
+def _reply(result: Raw | Message) -> Any:
+    """A raw hook's message as a SeldonMessage; our own replies as serialized bytes."""
     if not isinstance(result, Raw):
         return proto_codec.encode_bytes(result)  # sent as is by the response serializer
     value = result.value
