@@ -45,6 +45,8 @@ class TransportCodec(Protocol):
 
     def decode_list(self, native: Any) -> list[Message]: ...
 
+    def native(self, native: Any) -> Any: ...  # the request as a raw hook receives it
+
     def take_raw_metrics(self, response: Any, keep: bool) -> list[dict[str, Any]]: ...
 
 
@@ -239,12 +241,12 @@ class Dispatcher:
         legacy = f"{hook}_{codec.name}"
         if self.model.has(legacy):
             with self.user_span(legacy):
-                return Raw(self.model.call(legacy, native))
+                return Raw(self.model.call(legacy, codec.native(native)))
         if not self.model.has(f"{hook}_raw"):
             return None
         try:
             with self.user_span(f"{hook}_raw"):
-                response = self.model.call(f"{hook}_raw", native)
+                response = self.model.call(f"{hook}_raw", codec.native(native))
         except SeldonNotImplementedError:
             return None
         self._record_raw_metrics(hook, response, codec)
@@ -279,6 +281,8 @@ class Dispatcher:
         runtime_tags: dict[str, Any],
     ) -> dict[str, Any]:
         """Response meta; `inherited` is the request meta whose tags and metrics carry over."""
+        if not request.meta and not inherited:  # the common request: nothing to carry over
+            return self._build_meta({}, metrics, runtime_tags, None, {})
         request_meta = request.meta or {}
         inherited = inherited or {}
         return self._build_meta(

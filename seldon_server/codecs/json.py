@@ -244,6 +244,10 @@ class RestCodec:
     decode = staticmethod(decode)
 
     @staticmethod
+    def native(native: Any) -> Any:
+        return native  # raw hooks receive the parsed JSON as it is
+
+    @staticmethod
     def decode_list(native: Any) -> list[Message]:
         if isinstance(native, list):
             messages = native

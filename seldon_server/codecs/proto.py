@@ -6,11 +6,16 @@ from typing import Any
 
 import numpy as np
 from google.protobuf import json_format
+from google.protobuf.message import DecodeError
 
 from seldon_server.codecs import numpy as np_codec
-from seldon_server.codecs import tftensor
+from seldon_server.codecs import seldon_bytes, tftensor
 from seldon_server.codecs.message import Message
-from seldon_server.codecs.wire import decode_numeric_list_value, encode_numeric_list_value, varint
+from seldon_server.codecs.wire import (
+    decode_numeric_list_value,
+    encode_numeric_list_value,
+    encode_tensor,
+)
 from seldon_server.errors import BadDataError
 from seldon_server.proto import prediction_pb2
 
@@ -96,43 +101,9 @@ def encode(msg: Message) -> Any:
 
 
 def encode_bytes(msg: Message) -> bytes:
-    """`encode(msg).SerializeToString()`, with numeric tensor/ndarray replies written directly.
-
-    The common reply (numbers, names, meta) skips building and serializing protobuf objects:
-    fields are emitted in field-number order, as protobuf itself would.
-    """
-    array = msg.array
-    if (
-        msg.kind != "data"
-        or array is None
-        or msg.encoding == "tftensor"
-        or not array.size
-        or not np_codec.is_numeric(array)
-        or array.dtype.kind == "c"
-    ):
-        return encode(msg).SerializeToString()
-    if msg.encoding == "tensor":
-        payload = b"\x12" + _delimited(_tensor_bytes(array))
-    else:
-        payload = b"\x1a" + _delimited(encode_numeric_list_value(array))
-    names = b"".join(b"\x0a" + _delimited(str(name).encode("utf-8")) for name in msg.names)
-    meta = _meta_bytes(msg.meta)
-    return b"\x12" + _delimited(meta) + b"\x1a" + _delimited(names + payload)
-
-
-def _delimited(payload: bytes) -> bytes:
-    return varint(len(payload)) + payload
-
-
-def _meta_bytes(meta: dict[str, Any] | None) -> bytes:
-    if not meta:
-        return b""
-    out = prediction_pb2.Meta()
-    try:
-        json_format.ParseDict(meta, out, ignore_unknown_fields=True)
-    except (json_format.ParseError, TypeError, ValueError) as exc:
-        raise BadDataError(f"Invalid meta in response: {exc}") from exc
-    return out.SerializeToString()
+    """`encode(msg).SerializeToString()`, with the common numeric reply written directly."""
+    written = seldon_bytes.write_reply(msg)
+    return written if written is not None else encode(msg).SerializeToString()
 
 
 def fill_datadef(datadef: Any, msg: Message) -> None:
@@ -143,22 +114,11 @@ def fill_datadef(datadef: Any, msg: Message) -> None:
     except TypeError:  # class_names() may hold non-strings
         datadef.names.extend(str(name) for name in msg.names)
     if msg.encoding == "tensor":
-        datadef.tensor.MergeFromString(_tensor_bytes(array))
+        datadef.tensor.MergeFromString(encode_tensor(array))
     elif msg.encoding == "tftensor":
         datadef.tftensor.CopyFrom(tftensor.from_array(array))
     else:
         _fill_list_value(datadef.ndarray, array)
-
-
-def _tensor_bytes(array: np.ndarray) -> bytes:
-    shape = b"".join(varint(size) for size in array.shape)
-    values = np.ascontiguousarray(array, dtype="<f8").tobytes()
-    out = b""
-    if shape:
-        out += b"\x0a" + varint(len(shape)) + shape
-    if values:
-        out += b"\x12" + varint(len(values)) + values
-    return out
 
 
 def _fill_list_value(list_value: Any, array: np.ndarray) -> None:
@@ -189,12 +149,58 @@ def take_raw_metrics(response: Any, keep: bool) -> list[dict[str, Any]]:
     return metrics
 
 
+class SerializedRequest:
+    """A SeldonMessage request kept as its bytes: parsed by protobuf only when something needs it.
+
+    The common numeric request is decoded straight from the bytes (see seldon_bytes); a raw
+    hook, or any other layout, gets the parsed SeldonMessage.
+    """
+
+    __slots__ = ("data", "_decoded", "_message")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._decoded: Message | None = None
+        self._message: Any = None
+
+    def check(self) -> str | None:
+        """Why the bytes are not a SeldonMessage, or None; decodes the common layout on the way."""
+        self._decoded = seldon_bytes.read_request(self.data)
+        if self._decoded is not None:
+            return None
+        try:
+            self.message()
+        except DecodeError as exc:
+            return str(exc) or "cannot parse the request"
+        return None
+
+    def message(self) -> Any:
+        if self._message is None:
+            self._message = SeldonMessage.FromString(self.data)
+        return self._message
+
+    def decoded(self) -> Message:
+        if self._decoded is None:
+            self._decoded = decode(self.message())
+        return self._decoded
+
+
 class GrpcCodec:
-    """The gRPC side of dispatch: protobuf requests."""
+    """The gRPC side of dispatch: protobuf requests, or SeldonMessages still in their bytes."""
 
     name = "grpc"
-    decode = staticmethod(decode)
     take_raw_metrics = staticmethod(take_raw_metrics)
+
+    @staticmethod
+    def decode(native: Any) -> Message:
+        if native.__class__ is SerializedRequest:
+            return native.decoded()  # type: ignore[no-any-return]
+        return decode(native)
+
+    @staticmethod
+    def native(native: Any) -> Any:
+        """What a raw hook receives: always a SeldonMessage."""
+        return native.message() if native.__class__ is SerializedRequest else native
 
     @staticmethod
     def decode_list(native: Any) -> list[Message]:

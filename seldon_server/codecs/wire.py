@@ -1,4 +1,4 @@
-"""Numeric google.protobuf.ListValue payloads read and written as bytes, without a Value per number.
+"""Numeric payloads (google.protobuf.ListValue, seldon Tensor) read and written as bytes.
 
 A number inside a ListValue is the 11 bytes `0a 09 11 <8-byte little-endian double>` (entry tag,
 Value length, number_value tag); a nested list is `0a <len> 32 <len> <ListValue>`. Building and
@@ -20,8 +20,14 @@ _NUMBER = np.dtype([("entry", "u1"), ("length", "u1"), ("tag", "u1"), ("value", 
 _ENTRY_TAG, _NUMBER_LENGTH, _NUMBER_TAG, _LIST_TAG = 0x0A, 0x09, 0x11, 0x32
 
 
+# One-byte varints (every length under 128) are looked up, not computed.
+_ONE_BYTE = [bytes((value,)) for value in range(0x80)]
+
+
 def varint(value: int) -> bytes:
     """Protobuf base-128 varint of a non-negative int."""
+    if value < 0x80:
+        return _ONE_BYTE[value]
     out = bytearray()
     while value > 0x7F:
         out.append((value & 0x7F) | 0x80)
@@ -30,7 +36,10 @@ def varint(value: int) -> bytes:
     return bytes(out)
 
 
-def _read_varint(buf: memoryview, pos: int) -> tuple[int, int]:
+def read_varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
+    """(value, position after it); value -1 when the buffer ends inside the varint."""
+    if pos < len(buf) and buf[pos] < 0x80:  # lengths under 128: the common case
+        return buf[pos], pos + 1
     result = shift = 0
     while pos < len(buf):
         byte = buf[pos]
@@ -66,10 +75,8 @@ def encode_numeric_list_value(array: np.ndarray) -> bytes:
 
 
 def _encode_small(values: list[object]) -> bytes:
-    if not isinstance(values[0], list):
-        count = len(values)
-        packed = struct.pack("<" + "3sd" * count, *_interleave(values))
-        return packed
+    if values[0].__class__ is not list:
+        return _numbers_struct(len(values), "3sd").pack(*_interleave(values))
     parts = []
     for row in values:
         inner = _encode_small(row)  # type: ignore[arg-type]
@@ -80,8 +87,19 @@ def _encode_small(values: list[object]) -> bytes:
 
 def _interleave(values: list[object]) -> list[object]:
     out: list[object] = [_NUMBER_PREFIX, 0.0] * len(values)
-    out[1::2] = [float(v) for v in values]  # type: ignore[arg-type]
+    out[1::2] = values  # ints (from int arrays) are packed as doubles by struct
     return out
+
+
+# Compiled layouts of `count` numbers, packed ("3sd": prefix, double) or unpacked ("3xd").
+_STRUCTS: dict[tuple[int, str], struct.Struct] = {}
+
+
+def _numbers_struct(count: int, item: str) -> struct.Struct:
+    layout = _STRUCTS.get((count, item))
+    if layout is None:
+        layout = _STRUCTS[count, item] = struct.Struct("<" + item * count)
+    return layout
 
 
 def _encode_matrix(array: np.ndarray) -> bytes:
@@ -125,18 +143,18 @@ def _decode_small(buf: bytes) -> list[Any] | None:
             return None
         if buf[2::11] != b"\x11" * count:
             return None
-        return list(struct.unpack("<" + "3xd" * count, buf))
+        return list(_numbers_struct(count, "3xd").unpack(buf))
     rows: list[Any] = []
     view = memoryview(buf)
     pos = 0
     while pos < len(buf):
         if buf[pos] != _ENTRY_TAG:
             return None
-        length, pos = _read_varint(view, pos + 1)
+        length, pos = read_varint(view, pos + 1)
         end = pos + length
         if length < 2 or end > len(buf) or buf[pos] != _LIST_TAG:
             return None
-        inner_length, inner_pos = _read_varint(view, pos + 1)
+        inner_length, inner_pos = read_varint(view, pos + 1)
         if inner_pos + inner_length != end or inner_length == 0:
             return None
         row = _decode_small(buf[inner_pos:end])
@@ -163,11 +181,11 @@ def _decode(buf: memoryview) -> np.ndarray | None:
     while pos < len(buf):
         if buf[pos] != _ENTRY_TAG:
             return None
-        length, pos = _read_varint(buf, pos + 1)
+        length, pos = read_varint(buf, pos + 1)
         end = pos + length
         if length < 2 or end > len(buf) or buf[pos] != _LIST_TAG:
             return None
-        inner_length, inner_pos = _read_varint(buf, pos + 1)
+        inner_length, inner_pos = read_varint(buf, pos + 1)
         if inner_pos + inner_length != end or inner_length == 0:
             return None
         row = _decode(buf[inner_pos:end])
@@ -182,10 +200,10 @@ def _decode_matrix(buf: memoryview) -> np.ndarray | None:
     """Fast path for the common 2-D case: every row has the same header and width."""
     if buf[0] != _ENTRY_TAG:
         return None
-    length, pos = _read_varint(buf, 1)
+    length, pos = read_varint(buf, 1)
     if length < 2 or pos + length > len(buf) or buf[pos] != _LIST_TAG:
         return None
-    inner_length, inner_pos = _read_varint(buf, pos + 1)
+    inner_length, inner_pos = read_varint(buf, pos + 1)
     row_size = pos + length
     if inner_pos + inner_length != row_size or inner_length % _NUMBER.itemsize:
         return None
@@ -215,7 +233,7 @@ def _decode_numbers(buf: memoryview) -> np.ndarray | None:
             return None
         if raw[2::11] != b"\x11" * count:
             return None
-        return np.array(struct.unpack("<" + "3xd" * count, raw), dtype=np.float64)
+        return np.array(_numbers_struct(count, "3xd").unpack(raw), dtype=np.float64)
     numbers = np.frombuffer(buf, dtype=_NUMBER)
     if not (
         (numbers["entry"] == _ENTRY_TAG).all()
@@ -224,3 +242,46 @@ def _decode_numbers(buf: memoryview) -> np.ndarray | None:
     ):
         return None
     return numbers["value"].astype(np.float64)
+
+
+# A Tensor's shape is int32: larger varints are negative or truncated by protobuf.
+_INT32_MAX = 2**31 - 1
+
+
+def encode_tensor(array: np.ndarray) -> bytes:
+    """Serialized seldon Tensor (packed shape, packed doubles) of any numeric array."""
+    shape = b"".join(varint(size) for size in array.shape)
+    values = np.ascontiguousarray(array, dtype="<f8").tobytes()
+    out = b""
+    if shape:
+        out += b"\x0a" + varint(len(shape)) + shape
+    if values:
+        out += b"\x12" + varint(len(values)) + values
+    return out
+
+
+def decode_tensor(buf: bytes) -> np.ndarray | None:
+    """float64 array of a canonically serialized, consistent, non-empty Tensor, else None."""
+    size, pos = len(buf), 0
+    shape: list[int] = []
+    count = 1
+    if pos < size and buf[pos] == 0x0A:
+        length, pos = read_varint(buf, pos + 1)
+        end = pos + length
+        if length < 0 or end > size:
+            return None
+        while pos < end:
+            dim, pos = read_varint(buf, pos)
+            if dim < 0 or dim > _INT32_MAX:
+                return None
+            shape.append(dim)
+            count *= dim
+        if pos != end:
+            return None
+    if pos >= size or buf[pos] != 0x12:
+        return None
+    length, pos = read_varint(buf, pos + 1)
+    if pos + length != size or count == 0 or length != 8 * count:
+        return None
+    values = np.frombuffer(buf, dtype="<f8", count=count, offset=pos)
+    return values.astype(np.float64).reshape(shape)

@@ -13,11 +13,13 @@ from google.protobuf import message_factory
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from seldon_server.codecs.proto import SerializedRequest
 from seldon_server.dispatch import Dispatcher
 from seldon_server.grpc.servicer import SeldonServicer
 from seldon_server.proto import prediction_pb2
 
 SERVICES = ("Generic", "Model", "Router", "Transformer", "OutputTransformer", "Combiner", "Seldon")
+SELDON_MESSAGE = prediction_pb2.SeldonMessage.DESCRIPTOR.full_name
 SERVICE_NAMES = tuple(prediction_pb2.DESCRIPTOR.services_by_name[s].full_name for s in SERVICES)
 
 
@@ -105,11 +107,22 @@ def _bytes_or(serialize: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
 
 def _guarded(method: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[..., Any]:
     def handle(request: Any, context: grpc.ServicerContext) -> Any:
-        if isinstance(request, _Undecodable):
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid message: {request.error}")
+        kind = request.__class__
+        error = request.check() if kind is SerializedRequest else None
+        if kind is _Undecodable:
+            error = request.error
+        if error is not None:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid message: {error}")
         return method(request, context)
 
     return handle
+
+
+def _deserializer(message_type: Any) -> Callable[[bytes], Any]:
+    """SeldonMessages stay bytes until the handler (most are read without protobuf objects)."""
+    if message_type.full_name == SELDON_MESSAGE:
+        return SerializedRequest
+    return _tolerant(message_factory.GetMessageClass(message_type).FromString)
 
 
 def _register(server: grpc.Server, servicer: SeldonServicer) -> None:
@@ -119,9 +132,7 @@ def _register(server: grpc.Server, servicer: SeldonServicer) -> None:
         handlers = {
             method.name: grpc.unary_unary_rpc_method_handler(
                 _guarded(getattr(servicer, method.name)),
-                request_deserializer=_tolerant(
-                    message_factory.GetMessageClass(method.input_type).FromString
-                ),
+                request_deserializer=_deserializer(method.input_type),
                 response_serializer=_bytes_or(
                     message_factory.GetMessageClass(method.output_type).SerializeToString
                 ),

@@ -75,16 +75,25 @@ def make_interceptor(recorder: RequestObserver, tracer: Any) -> Any:
     import grpc
 
     class ObservingInterceptor(grpc.ServerInterceptor):
+        def __init__(self) -> None:
+            # One observed handler per served method, built on its first call (a fixed set:
+            # unknown method names find no handler and are not kept).
+            self.observed: dict[str, Any] = {}
+
         def intercept_service(self, continuation: Any, details: Any) -> Any:
+            method = details.method
+            observed = self.observed.get(method)
+            if observed is not None:
+                return observed
             handler = continuation(details)
             if handler is None or handler.unary_unary is None:
                 return handler  # streaming: the health Watch and reflection, not timed
-            observed = _observed(handler.unary_unary, details.method, recorder, tracer)
-            return grpc.unary_unary_rpc_method_handler(
-                observed,
+            observed = self.observed[method] = grpc.unary_unary_rpc_method_handler(
+                _observed(handler.unary_unary, method, recorder, tracer),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
+            return observed
 
     return ObservingInterceptor()
 

@@ -11,6 +11,7 @@ from hypothesis.extra import numpy as hnp
 
 from seldon_server.codecs import proto as proto_codec
 from seldon_server.codecs.message import Message
+from seldon_server.codecs.wire import encode_tensor
 from seldon_server.errors import BadDataError
 from seldon_server.proto import prediction_pb2 as pb
 
@@ -36,7 +37,7 @@ def test_tensor_fast_path_equals_generic_path(array: np.ndarray) -> None:
 @given(arrays)
 def test_tensor_encoding_equals_protobuf_serialization(array: np.ndarray) -> None:
     expected = pb.Tensor(shape=list(array.shape), values=array.ravel().tolist())
-    assert proto_codec._tensor_bytes(array) == expected.SerializeToString()
+    assert encode_tensor(array) == expected.SerializeToString()
     out = proto_codec.encode(Message("data", array, [], "tensor", {}, array))
     assert out.data.tensor.SerializeToString() == expected.SerializeToString()
 

@@ -149,6 +149,35 @@ def test_raw_and_deprecated_hooks(grpc_server: Any) -> None:
     assert isinstance(model.calls["predict_raw"][0][0], pb.SeldonMessage)
 
 
+def test_raw_hook_gets_the_parsed_numeric_request(grpc_server: Any) -> None:
+    """A request the server reads straight from its bytes still reaches raw hooks parsed."""
+    model = models.RawPredict()
+    request = message({"meta": {"puid": "p"}, "data": {"names": ["a"], "ndarray": [[1.5]]}})
+    reply = grpc_server(model).model.Predict(request, timeout=10)
+    assert model.calls["predict_raw"][0][0] == request
+    assert as_dict(reply)["data"] == {"names": ["a"], "ndarray": [[1.5]]}
+
+
+def test_any_valid_field_order_gives_the_same_reply(grpc_server: Any) -> None:
+    """Bytes in an order protobuf accepts but the byte-level reader declines: same answer."""
+    handle = grpc_server(models.IdentityWithMeta())
+    canonical = message({"meta": {"puid": "p"}, "data": {"names": ["a"], "ndarray": [[1.5]]}})
+    ndarray = canonical.data.ndarray.SerializeToString()
+    names_last = field(0x1A, field(0x1A, ndarray) + field(0x0A, b"a"))
+    reordered = names_last + field(0x12, field(0x0A, b"p"))  # meta last
+    assert pb.SeldonMessage.FromString(reordered) == canonical
+    call = handle.channel.unary_unary(
+        "/seldon.protos.Model/Predict", response_deserializer=pb.SeldonMessage.FromString
+    )
+    assert call(reordered, timeout=10) == handle.model.Predict(canonical, timeout=10)
+    assert call(canonical.SerializeToString(), timeout=10).data.ndarray == canonical.data.ndarray
+
+
+def field(tag: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf field (payloads under 128 bytes)."""
+    return bytes((tag, len(payload))) + payload
+
+
 def test_raw_dict_reply_is_converted(grpc_server: Any) -> None:
     class RawDict:
         def predict_raw(self, msg: Any) -> Any:

@@ -1,0 +1,171 @@
+"""The common SeldonMessage request and reply read and written as bytes, without protobuf objects.
+
+For a small numeric message, building protobuf objects costs more than the numbers they carry.
+The common request is `[meta] data{names..., ndarray | tensor}` and the common reply is
+`meta data{names..., ndarray | tensor}`; both are handled here at the byte level. The reader is
+strict: it accepts only the canonical layout protobuf itself writes and answers None for anything
+else (other fields, other orders, ragged or non-numeric lists), so the caller falls back to
+protobuf and every accepted message decodes exactly as protobuf would decode it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+
+from seldon_server.codecs import numpy as np_codec
+from seldon_server.codecs.message import Message
+from seldon_server.codecs.wire import (
+    decode_numeric_list_value,
+    decode_tensor,
+    encode_numeric_list_value,
+    encode_tensor,
+    read_varint,
+    varint,
+)
+from seldon_server.errors import BadDataError
+from seldon_server.proto import prediction_pb2
+
+# Field tags (field number << 3 | wire type 2): SeldonMessage.meta, SeldonMessage.data,
+# DefaultData.names, DefaultData.tensor, DefaultData.ndarray; Meta.puid, Meta.requestPath.
+_META, _DATA, _NAMES, _TENSOR, _NDARRAY = 0x12, 0x1A, 0x0A, 0x12, 0x1A
+_PUID, _REQUEST_PATH, _ENTRY_KEY, _ENTRY_VALUE = b"\x0a", b"\x22", b"\x0a", b"\x12"
+
+
+def read_request(data: bytes) -> Message | None:
+    """The decoded request when `data` has the common numeric layout, else None."""
+    try:
+        return _read(data)
+    except (IndexError, UnicodeDecodeError, DecodeError):
+        return None  # truncated or invalid: protobuf reports it
+
+
+def _read(data: bytes) -> Message | None:
+    size = len(data)
+    pos = 0
+    meta: dict[str, Any] = {}
+    if data[0] == _META:
+        length, pos = read_varint(data, 1)
+        end = pos + length
+        if length < 0 or end > size:
+            return None
+        if length:
+            meta = json_format.MessageToDict(prediction_pb2.Meta.FromString(data[pos:end]))
+        pos = end
+    if data[pos] != _DATA:
+        return None
+    length, pos = read_varint(data, pos + 1)
+    if pos + length != size:
+        return None
+    names: list[str] = []
+    while data[pos] == _NAMES:
+        length, pos = read_varint(data, pos + 1)
+        end = pos + length
+        if length < 0 or end >= size:
+            return None
+        names.append(data[pos:end].decode("utf-8"))
+        pos = end
+    kind = data[pos]
+    length, pos = read_varint(data, pos + 1)
+    if pos + length != size:
+        return None
+    if kind == _NDARRAY:
+        array = decode_numeric_list_value(data[pos:])
+        encoding = "ndarray"
+    elif kind == _TENSOR:
+        array = decode_tensor(data[pos:])
+        encoding = "tensor"
+    else:
+        return None
+    if array is None:
+        return None
+    return Message("data", array, names, encoding, meta)  # type: ignore[arg-type]
+
+
+def write_reply(msg: Message) -> bytes | None:
+    """Serialized SeldonMessage for a numeric ndarray/tensor reply, else None.
+
+    Fields are written in field-number order, as protobuf writes them.
+    """
+    array = msg.array
+    if (
+        msg.kind != "data"
+        or array is None
+        or msg.encoding == "tftensor"
+        or not array.size
+        or not np_codec.is_numeric(array)
+        or array.dtype.kind == "c"
+    ):
+        return None
+    if msg.encoding == "tensor":
+        payload = b"\x12" + _delimited(encode_tensor(array))
+    else:
+        payload = b"\x1a" + _delimited(encode_numeric_list_value(array))
+    names = _names_bytes(msg.names)
+    meta = _meta_bytes(msg.meta)
+    return b"\x12" + _delimited(meta) + b"\x1a" + _delimited(names + payload)
+
+
+def _delimited(payload: bytes) -> bytes:
+    return varint(len(payload)) + payload
+
+
+# Replies repeat the same column names (class_names), so their bytes are kept.
+_NAMES_CACHE: dict[tuple[Any, ...], bytes] = {}
+_NAMES_CACHE_SIZE = 256
+
+
+def _names_bytes(names: list[Any]) -> bytes:
+    if not names:
+        return b""
+    try:
+        key = tuple(names)
+        cached = _NAMES_CACHE.get(key)
+    except TypeError:  # unhashable names: str() of each, uncached
+        return _encode_names(names)
+    if cached is None:
+        if len(_NAMES_CACHE) >= _NAMES_CACHE_SIZE:
+            _NAMES_CACHE.clear()
+        cached = _NAMES_CACHE[key] = _encode_names(names)
+    return cached
+
+
+def _encode_names(names: list[Any]) -> bytes:
+    return b"".join(b"\x0a" + _delimited(str(name).encode("utf-8")) for name in names)
+
+
+def _meta_bytes(meta: dict[str, Any] | None) -> bytes:
+    if not meta:
+        return b""
+    direct = _puid_and_path(meta)
+    if direct is not None:
+        return direct
+    out = prediction_pb2.Meta()
+    try:
+        json_format.ParseDict(meta, out, ignore_unknown_fields=True)
+    except (json_format.ParseError, TypeError, ValueError) as exc:
+        raise BadDataError(f"Invalid meta in response: {exc}") from exc
+    return out.SerializeToString()
+
+
+def _puid_and_path(meta: dict[str, Any]) -> bytes | None:
+    """Meta of only a string puid and a string->string requestPath (a deployed unit's reply)."""
+    puid = meta.get("puid", "")
+    path = meta.get("requestPath", {})
+    if len(meta) != ("puid" in meta) + ("requestPath" in meta):
+        return None
+    if puid.__class__ is not str or path.__class__ is not dict:
+        return None
+    try:
+        out = _PUID + _delimited(puid.encode("utf-8")) if puid else b""
+        for key, value in path.items():
+            if key.__class__ is not str or value.__class__ is not str:
+                return None
+            entry = _ENTRY_KEY + _delimited(key.encode("utf-8"))
+            entry += _ENTRY_VALUE + _delimited(value.encode("utf-8"))
+            out += _REQUEST_PATH + _delimited(entry)
+    except UnicodeEncodeError:  # lone surrogates: protobuf's own error message
+        return None
+    return out

@@ -1,0 +1,268 @@
+"""SeldonMessage bytes read and written without protobuf objects equal the protobuf path.
+
+The byte-level reader may decline any message (None: protobuf takes over), but whatever it
+accepts must decode exactly as protobuf would, and it must accept the common layouts.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+import numpy as np
+import pytest
+from google.protobuf import json_format
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from seldon_server.codecs import proto as proto_codec
+from seldon_server.codecs import seldon_bytes
+from seldon_server.codecs.message import Message
+from seldon_server.codecs.wire import decode_tensor, read_varint, varint
+from seldon_server.errors import BadDataError
+from seldon_server.proto import prediction_pb2 as pb
+
+names = st.lists(st.text(max_size=6), max_size=4)
+metas = st.one_of(
+    st.none(),
+    st.just({}),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "puid": st.text(min_size=1, max_size=8),
+            "tags": st.dictionaries(st.text(max_size=4), st.text(max_size=4), max_size=2),
+            "requestPath": st.dictionaries(st.text(max_size=4), st.text(max_size=4), max_size=2),
+            "routing": st.dictionaries(st.text(max_size=4), st.integers(-5, 5), max_size=2),
+        },
+    ),
+)
+numbers = st.floats(width=64) | st.integers(-(2**40), 2**40)
+cells = numbers | st.text(max_size=3) | st.booleans() | st.none()
+regular = hnp.arrays(
+    np.float64, hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5), elements=numbers
+).map(lambda array: array.tolist())
+nested = st.recursive(st.lists(cells, max_size=4), lambda inner: st.lists(inner, max_size=3))
+ndarrays = regular | nested
+tensors = st.tuples(
+    st.lists(st.integers(-2, 4), max_size=3), st.lists(st.floats(width=64), max_size=12)
+)
+
+
+def build(meta: Any, names: list[str], payload: tuple[str, Any]) -> pb.SeldonMessage:
+    message = pb.SeldonMessage()
+    if meta is not None:
+        json_format.ParseDict(meta, message.meta)
+        message.meta.SetInParent()
+    kind, value = payload
+    message.data.names.extend(names)
+    if kind == "ndarray":
+        message.data.ndarray.SetInParent()
+        message.data.ndarray.extend(value)
+    else:
+        shape, values = value
+        message.data.tensor.shape.extend(shape)
+        message.data.tensor.values.extend(values)
+    return message
+
+
+def generic(data: bytes) -> Message | BadDataError:
+    try:
+        return proto_codec.decode(pb.SeldonMessage.FromString(data))
+    except BadDataError as exc:
+        return exc
+
+
+def assert_same(fast: Message, slow: Message | BadDataError) -> None:
+    assert isinstance(slow, Message), f"accepted what protobuf decoding rejects: {slow}"
+    assert (fast.kind, fast.names, fast.encoding, fast.meta) == (
+        slow.kind,
+        slow.names,
+        slow.encoding,
+        slow.meta,
+    )
+    assert fast.value.dtype == slow.value.dtype
+    assert fast.value.shape == slow.value.shape
+    np.testing.assert_array_equal(fast.value, slow.value)  # NaN equals NaN here
+
+
+payloads = st.one_of(st.tuples(st.just("ndarray"), ndarrays), st.tuples(st.just("tensor"), tensors))
+
+
+@settings(max_examples=400)
+@given(metas, names, payloads)
+def test_whatever_the_reader_accepts_decodes_as_protobuf_does(
+    meta: Any, names: list[str], payload: tuple[str, Any]
+) -> None:
+    data = build(meta, names, payload).SerializeToString()
+    fast = seldon_bytes.read_request(data)
+    if fast is not None:
+        assert_same(fast, generic(data))
+
+
+@given(metas, names, regular)
+def test_numeric_ndarrays_are_read_without_protobuf(
+    meta: Any, names: list[str], rows: list[Any]
+) -> None:
+    data = build(meta, names, ("ndarray", rows)).SerializeToString()
+    fast = seldon_bytes.read_request(data)
+    assert fast is not None
+    assert_same(fast, generic(data))
+
+
+@given(metas, names, hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4), st.data())
+def test_consistent_tensors_are_read_without_protobuf(
+    meta: Any, names: list[str], shape: tuple[int, ...], data: st.DataObject
+) -> None:
+    values = data.draw(st.lists(st.floats(width=64), min_size=math.prod(shape)))
+    values = values[: math.prod(shape)]
+    serialized = build(meta, names, ("tensor", (list(shape), values))).SerializeToString()
+    fast = seldon_bytes.read_request(serialized)
+    assert fast is not None and fast.encoding == "tensor"
+    assert_same(fast, generic(serialized))
+
+
+def test_mutated_bytes_are_never_misread() -> None:
+    """Truncations and byte flips of real requests: accepted only if protobuf reads the same."""
+    rng = random.Random(7)
+    seeds = [
+        build({"puid": "p", "tags": {"a": "b"}}, ["x", "y"], ("ndarray", [[1.0, 2.5]])),
+        build(None, ["a"], ("tensor", ([2, 2], [1.0, 2.0, 3.0, 4.0]))),
+        build({}, [], ("ndarray", [[[1.0], [2.0]], [[3.0], [4.0]]])),
+        build(None, [], ("ndarray", list(np.arange(200.0).reshape(20, 10).tolist()))),
+    ]
+    accepted = 0
+    for seed in seeds:
+        original = seed.SerializeToString()
+        for _ in range(1500):
+            data = bytearray(original)
+            if rng.random() < 0.3:
+                del data[rng.randrange(len(data)) :]
+            for _ in range(rng.randint(1, 3)):
+                if data:
+                    data[rng.randrange(len(data))] = rng.randrange(256)
+            fast = seldon_bytes.read_request(bytes(data))
+            if fast is None:
+                continue
+            accepted += 1
+            try:
+                slow = generic(bytes(data))
+            except Exception as exc:  # protobuf's DecodeError
+                pytest.fail(f"read bytes protobuf rejects ({exc}): {bytes(data).hex()}")
+            assert_same(fast, slow)
+    assert accepted > 100  # flips inside the numbers keep the layout: the check did run
+
+
+def field(tag: int, payload: bytes) -> bytes:
+    return bytes((tag,)) + varint(len(payload)) + payload
+
+
+NDARRAY = json_format.ParseDict([[1.0, 2.0]], pb.DefaultData().ndarray).SerializeToString()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # names after the payload: valid protobuf, not the canonical order
+        field(0x1A, field(0x1A, NDARRAY) + field(0x0A, b"n")),
+        # meta after data
+        field(0x1A, field(0x1A, NDARRAY)) + field(0x12, field(0x0A, b"puid")),
+        # the data field twice (protobuf merges them)
+        field(0x1A, field(0x0A, b"a")) + field(0x1A, field(0x1A, NDARRAY)),
+        # an unknown field after the data
+        field(0x1A, field(0x1A, NDARRAY)) + b"\x48\x01",
+        # status set
+        field(0x0A, b"\x08\x01") + field(0x1A, field(0x1A, NDARRAY)),
+    ],
+    ids=["names-last", "meta-last", "data-twice", "unknown-field", "status"],
+)
+def test_other_layouts_go_to_protobuf_and_decode_the_same(data: bytes) -> None:
+    assert seldon_bytes.read_request(data) is None
+    request = proto_codec.SerializedRequest(data)
+    assert request.check() is None
+    slow = generic(data)
+    assert isinstance(slow, Message)
+    assert_same(request.decoded(), slow)
+    assert request.message() == pb.SeldonMessage.FromString(data)
+
+
+def test_undecodable_bytes_report_protobuf_error() -> None:
+    request = proto_codec.SerializedRequest(b"\x1a\x05\x0a")
+    assert request.check()
+
+
+def test_raw_hooks_get_the_parsed_message_even_after_the_fast_read() -> None:
+    data = build({"puid": "p"}, ["a"], ("ndarray", [[1.0]])).SerializeToString()
+    request = proto_codec.SerializedRequest(data)
+    assert request.check() is None
+    assert proto_codec.GrpcCodec.native(request) == pb.SeldonMessage.FromString(data)
+
+
+@pytest.mark.parametrize("shape", [[-1, 2], [2**31, 1], [2, 3]])
+def test_tensors_protobuf_must_judge_are_declined(shape: list[int]) -> None:
+    tensor = pb.Tensor(values=[1.0, 2.0])
+    serialized = tensor.SerializeToString()
+    shape_bytes = b"".join(varint(dim % 2**64) for dim in shape)
+    assert decode_tensor(field(0x0A, shape_bytes) + serialized) is None
+
+
+@given(st.integers(0, 2**64 - 1))
+def test_varint_round_trips_and_matches_protobuf(value: int) -> None:
+    encoded = varint(value)
+    assert read_varint(encoded, 0) == (value, len(encoded))
+    assert (
+        pb.Meta(routing={"k": value % 2**31})
+        .SerializeToString()
+        .endswith(b"\x10" + varint(value % 2**31))
+    )
+
+
+reply_metas = st.one_of(
+    st.just({}),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "puid": st.text(min_size=1, max_size=8),
+            "requestPath": st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3),
+            "tags": st.dictionaries(st.text(max_size=4), st.integers(0, 9), max_size=2),
+            "metrics": st.just([{"key": "k", "type": "GAUGE", "value": 2}]),
+        },
+    ),
+)
+
+
+@given(
+    hnp.arrays(
+        st.sampled_from([np.float64, np.int64, np.float32]),
+        hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=9),
+    ),
+    st.sampled_from(["ndarray", "tensor"]),
+    reply_metas,
+    names,
+)
+def test_replies_written_directly_equal_protobuf_serialization(
+    array: np.ndarray, encoding: str, meta: dict[str, Any], column_names: list[str]
+) -> None:
+    msg = Message("data", array, column_names, encoding, meta, array)  # type: ignore[arg-type]
+    written = seldon_bytes.write_reply(msg)
+    assert written is not None
+    expected = proto_codec.encode(msg)
+    assert pb.SeldonMessage.FromString(written) == expected
+    if len(meta.get("requestPath", {})) < 2 and "tags" not in meta:  # map order is free
+        assert written == expected.SerializeToString()
+
+
+def test_replies_that_are_not_numeric_data_are_left_to_protobuf() -> None:
+    strings = np.array([["a"]])
+    assert seldon_bytes.write_reply(Message("strData", "x")) is None
+    assert seldon_bytes.write_reply(Message("data", strings, [], "ndarray", {}, strings)) is None
+    empty = np.zeros((0, 2))
+    assert seldon_bytes.write_reply(Message("data", empty, [], "tensor", {}, empty)) is None
+
+
+def test_invalid_reply_meta_is_bad_data() -> None:
+    array = np.ones((1, 1))
+    msg = Message("data", array, [], "ndarray", {"tags": {"a": object()}}, array)
+    with pytest.raises(BadDataError, match="Invalid meta in response"):
+        seldon_bytes.write_reply(msg)
