@@ -23,7 +23,9 @@ from werkzeug.test import EnvironBuilder
 
 from seldon_server.codecs import json as json_codec
 from seldon_server.codecs import proto as proto_codec
+from seldon_server.codecs import seldon_bytes
 from seldon_server.dispatch import Dispatcher
+from seldon_server.grpc.server import guarded
 from seldon_server.grpc.servicer import SeldonServicer
 from seldon_server.model.adapter import UserModel
 from seldon_server.rest.app import create_app
@@ -94,17 +96,23 @@ def grpc_stages(
     request = p.grpc_request
     result = dispatcher.predict(request, proto_codec.GRPC_CODEC)
     reply = proto_codec.encode(result)
+    handle = guarded(servicer.Predict)
     context = _Context()
     return [
         ("SeldonMessage.FromString", lambda: proto_codec.SeldonMessage.FromString(raw)),
-        ("codecs.proto.decode", lambda: proto_codec.decode(request)),
+        ("codecs.proto.decode (parsed message)", lambda: proto_codec.decode(request)),
+        ("codecs.seldon_bytes.read_request", lambda: seldon_bytes.read_request(raw)),
         (
             "Dispatcher.predict (decode+call)",
             lambda: dispatcher.predict(request, proto_codec.GRPC_CODEC),
         ),
         ("codecs.proto.encode", lambda: proto_codec.encode(result)),
         ("SeldonMessage.SerializeToString", lambda: reply.SerializeToString()),
-        ("servicer.Predict (ours)", lambda: servicer.Predict(request, context)),
+        ("codecs.seldon_bytes.write_reply", lambda: seldon_bytes.write_reply(result)),
+        (
+            "handler, bytes in -> bytes out (ours)",
+            lambda: handle(proto_codec.SerializedRequest(raw), context),
+        ),
         (
             "parse+serialize (floor echo)",
             lambda: proto_codec.SeldonMessage.FromString(raw).SerializeToString(),
@@ -157,7 +165,9 @@ def main(argv: list[str]) -> None:
     for p in (payloads.ndarray(1, 10), payloads.ndarray(100, 100)):
         calls = 3000 if p.name.endswith("1x10") else 200
         print_profile(f"REST {p.name}", wsgi_caller(app, p.rest_body), calls, args.top)
-        grpc_call = lambda p=p: servicer.Predict(p.grpc_request, _Context())  # noqa: E731
+        raw = p.grpc_request.SerializeToString()
+        handle = guarded(servicer.Predict)
+        grpc_call = lambda: handle(proto_codec.SerializedRequest(raw), _Context())  # noqa: E731, B023
         print_profile(f"gRPC {p.name}", grpc_call, calls, args.top)
 
 

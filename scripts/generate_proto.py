@@ -11,8 +11,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "proto"
 PACKAGE = "seldon_server.proto"
+# prediction.proto is compiled as "proto/prediction.proto" (relative to the repository root):
+# that is the file name the original registers, and gRPC reflection clients ask for it.
+PREDICTION = "proto/prediction.proto"
 SOURCES = [
-    "prediction.proto",
     "tensorflow/core/framework/tensor.proto",
     "tensorflow/core/framework/tensor_shape.proto",
     "tensorflow/core/framework/resource_handle.proto",
@@ -28,8 +30,17 @@ def _rewrite_imports(text: str) -> str:
         text,
         flags=re.M,
     )
+    # The module each message class names as its own (pickle imports it): ours, in the package.
+    text = re.sub(
+        r"(BuildTopDescriptorsAndMessages\(DESCRIPTOR, ')(?:proto\.)?([\w.]+')",
+        rf"\g<1>{PACKAGE}.\g<2>",
+        text,
+    )
     return re.sub(
-        r"^import prediction_pb2 as", f"from {PACKAGE} import prediction_pb2 as", text, flags=re.M
+        r"^from proto import prediction_pb2 as",
+        f"from {PACKAGE} import prediction_pb2 as",
+        text,
+        flags=re.M,
     )
 
 
@@ -40,17 +51,21 @@ def generate(out_dir: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         args = [
             "protoc",
+            f"-I{ROOT}",
             f"-I{PROTO_DIR}",
             f"-I{include}",
             f"--python_out={tmp}",
             f"--pyi_out={tmp}",
         ]
-        if protoc.main([*args, f"--grpc_python_out={tmp}", "prediction.proto"]) != 0:
-            raise SystemExit("protoc failed on prediction.proto")
-        if protoc.main([*args, *SOURCES[1:]]) != 0:
+        if protoc.main([*args, f"--grpc_python_out={tmp}", PREDICTION]) != 0:
+            raise SystemExit(f"protoc failed on {PREDICTION}")
+        if protoc.main([*args, *SOURCES]) != 0:
             raise SystemExit("protoc failed on the tensorflow protos")
         for path in sorted(Path(tmp).rglob("*.py*")):
-            target = out_dir / path.relative_to(tmp)
+            relative = path.relative_to(tmp)
+            if relative.parts[0] == "proto":  # proto/prediction_pb2*.py -> the package root
+                relative = relative.relative_to("proto")
+            target = out_dir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(_rewrite_imports(path.read_text()))
     for package_dir in [out_dir, *sorted(p for p in out_dir.rglob("*") if p.is_dir())]:

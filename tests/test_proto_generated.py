@@ -41,6 +41,16 @@ def test_generated_code_is_up_to_date(tmp_path: Path) -> None:
     assert not stale, f"stale generated code, run scripts/generate_proto.py: {stale}"
 
 
+def test_file_and_module_names_are_the_originals_and_pickle_works() -> None:
+    """Reflection clients ask for proto/prediction.proto; pickle imports the named module."""
+    import pickle
+
+    assert pb.DESCRIPTOR.name == "proto/prediction.proto"
+    message = pb.SeldonMessage(strData="x")
+    assert type(message).__module__ == "seldon_server.proto.prediction_pb2"
+    assert pickle.loads(pickle.dumps(message)) == message
+
+
 T = FieldDescriptor
 # message -> {field: (number, type, repeated)}, reference section 3.1
 FIELDS = {

@@ -3909,11 +3909,6 @@ def test_seldon_json_is_the_bundled_document(rest: Any) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MISMATCH: gRPC reflection names the proto file 'proto/prediction.proto' in the "
-    "original; ours registers it as 'prediction.proto'",
-)
 def test_grpc_reflection_file_name(grpc_server: Any) -> None:
     from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 

@@ -105,7 +105,7 @@ def _bytes_or(serialize: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
     return serializer
 
 
-def _guarded(method: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[..., Any]:
+def guarded(method: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[..., Any]:
     def handle(request: Any, context: grpc.ServicerContext) -> Any:
         kind = request.__class__
         error = request.check() if kind is SerializedRequest else None
@@ -131,7 +131,7 @@ def _register(server: grpc.Server, servicer: SeldonServicer) -> None:
         service = prediction_pb2.DESCRIPTOR.services_by_name[service_name]
         handlers = {
             method.name: grpc.unary_unary_rpc_method_handler(
-                _guarded(getattr(servicer, method.name)),
+                guarded(getattr(servicer, method.name)),
                 request_deserializer=_deserializer(method.input_type),
                 response_serializer=_bytes_or(
                     message_factory.GetMessageClass(method.output_type).SerializeToString

@@ -4,7 +4,7 @@ import grpc
 import warnings
 
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
-from seldon_server.proto import prediction_pb2 as prediction__pb2
+from seldon_server.proto import prediction_pb2 as proto_dot_prediction__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -19,7 +19,7 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in prediction_pb2_grpc.py depends on'
+        + ' but the generated code in proto/prediction_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
@@ -37,28 +37,28 @@ class GenericStub:
         """
         self.TransformInput = channel.unary_unary(
                 '/seldon.protos.Generic/TransformInput',
-                request_serializer=prediction__pb2.SeldonMessage.SerializeToString,
-                response_deserializer=prediction__pb2.SeldonMessage.FromString,
+                request_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
+                response_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
                 _registered_method=True)
         self.TransformOutput = channel.unary_unary(
                 '/seldon.protos.Generic/TransformOutput',
-                request_serializer=prediction__pb2.SeldonMessage.SerializeToString,
-                response_deserializer=prediction__pb2.SeldonMessage.FromString,
+                request_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
+                response_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
                 _registered_method=True)
         self.Route = channel.unary_unary(
                 '/seldon.protos.Generic/Route',
-                request_serializer=prediction__pb2.SeldonMessage.SerializeToString,
-                response_deserializer=prediction__pb2.SeldonMessage.FromString,
+                request_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
+                response_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
                 _registered_method=True)
         self.Aggregate = channel.unary_unary(
                 '/seldon.protos.Generic/Aggregate',
-                request_serializer=prediction__pb2.SeldonMessageList.SerializeToString,
-                response_deserializer=prediction__pb2.SeldonMessage.FromString,
+                request_serializer=proto_dot_prediction__pb2.SeldonMessageList.SerializeToString,
+                response_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
                 _registered_method=True)
         self.SendFeedback = channel.unary_unary(
                 '/seldon.protos.Generic/SendFeedback',
-                request_serializer=prediction__pb2.Feedback.SerializeToString,
-                response_deserializer=prediction__pb2.SeldonMessage.FromString,
+                request_serializer=proto_dot_prediction__pb2.Feedback.SerializeToString,
+                response_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
                 _registered_method=True)
 
 
@@ -100,28 +100,28 @@ def add_GenericServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'TransformInput': grpc.unary_unary_rpc_method_handler(
                     servicer.TransformInput,
-                    request_deserializer=prediction__pb2.SeldonMessage.FromString,
-                    response_serializer=prediction__pb2.SeldonMessage.SerializeToString,
+                    request_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
+                    response_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
             ),
             'TransformOutput': grpc.unary_unary_rpc_method_handler(
                     servicer.TransformOutput,
-                    request_deserializer=prediction__pb2.SeldonMessage.FromString,
-                    response_serializer=prediction__pb2.SeldonMessage.SerializeToString,
+                    request_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
+                    response_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
             ),
             'Route': grpc.unary_unary_rpc_method_handler(
                     servicer.Route,
-                    request_deserializer=prediction__pb2.SeldonMessage.FromString,
-                    response_serializer=prediction__pb2.SeldonMessage.SerializeToString,
+                    request_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
+                    response_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
             ),
             'Aggregate': grpc.unary_unary_rpc_method_handler(
                     servicer.Aggregate,
-                    request_deserializer=prediction__pb2.SeldonMessageList.FromString,
-                    response_serializer=prediction__pb2.SeldonMessage.SerializeToString,
+                    request_deserializer=proto_dot_prediction__pb2.SeldonMessageList.FromString,
+                    response_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
             ),
             'SendFeedback': grpc.unary_unary_rpc_method_handler(
                     servicer.SendFeedback,
-                    request_deserializer=prediction__pb2.Feedback.FromString,
-                    response_serializer=prediction__pb2.SeldonMessage.SerializeToString,
+                    request_deserializer=proto_dot_prediction__pb2.Feedback.FromString,
+                    response_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -149,8 +149,8 @@ class Generic:
             request,
             target,
             '/seldon.protos.Generic/TransformInput',
-            prediction__pb2.SeldonMessage.SerializeToString,
-            prediction__pb2.SeldonMessage.FromString,
+            proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
+            proto_dot_prediction__pb2.SeldonMessage.FromString,
             options,
             channel_credentials,
             insecure,
@@ -176,8 +176,8 @@ class Generic:
             request,
             target,
             '/seldon.protos.Generic/TransformOutput',
-            prediction__pb2.SeldonMessage.SerializeToString,
-            prediction__pb2.SeldonMessage.FromString,
+            proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
+            proto_dot_prediction__pb2.SeldonMessage.FromString,
             options,
             channel_credentials,
             insecure,
@@ -203,8 +203,8 @@ class Generic:
             request,
             target,
             '/seldon.protos.Generic/Route',
-            prediction__pb2.SeldonMessage.SerializeToString,
-            prediction__pb2.SeldonMessage.FromString,
+            proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
+            proto_dot_prediction__pb2.SeldonMessage.FromString,
             options,
             channel_credentials,
             insecure,
@@ -230,8 +230,8 @@ class Generic:
             request,
             target,
             '/seldon.protos.Generic/Aggregate',
-            prediction__pb2.SeldonMessageList.SerializeToString,
-            prediction__pb2.SeldonMessage.FromString,
+            proto_dot_prediction__pb2.SeldonMessageList.SerializeToString,
+            proto_dot_prediction__pb2.SeldonMessage.FromString,
             options,
             channel_credentials,
             insecure,
@@ -257,8 +257,8 @@ class Generic:
             request,
             target,
             '/seldon.protos.Generic/SendFeedback',
-            prediction__pb2.Feedback.SerializeToString,
-            prediction__pb2.SeldonMessage.FromString,
+            proto_dot_prediction__pb2.Feedback.SerializeToString,
+            proto_dot_prediction__pb2.SeldonMessage.FromString,
             options,
             channel_credentials,
             insecure,
@@ -281,18 +281,18 @@ class ModelStub:
         """
         self.Predict = channel.unary_unary(
                 '/seldon.protos.Model/Predict',
-                request_serializer=prediction__pb2.SeldonMessage.SerializeToString,
-                response_deserializer=prediction__pb2.SeldonMessage.FromString,
+                request_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
+                response_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
                 _registered_method=True)
         self.SendFeedback = channel.unary_unary(
                 '/seldon.protos.Model/SendFeedback',
-                request_serializer=prediction__pb2.Feedback.SerializeToString,
-                response_deserializer=prediction__pb2.SeldonMessage.FromString,
+                request_serializer=proto_dot_prediction__pb2.Feedback.SerializeToString,
+                response_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
                 _registered_method=True)
         self.Metadata = channel.unary_unary(
                 '/seldon.protos.Model/Metadata',
                 request_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
-                response_deserializer=prediction__pb2.SeldonModelMetadata.FromString,
+                response_deserializer=proto_dot_prediction__pb2.SeldonModelMetadata.FromString,
                 _registered_method=True)
 
 
@@ -322,18 +322,18 @@ def add_ModelServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Predict': grpc.unary_unary_rpc_method_handler(
                     servicer.Predict,
-                    request_deserializer=prediction__pb2.SeldonMessage.FromString,
-                    response_serializer=prediction__pb2.SeldonMessage.SerializeToString,
+                    request_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
+                    response_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
             ),
             'SendFeedback': grpc.unary_unary_rpc_method_handler(
                     servicer.SendFeedback,
-                    request_deserializer=prediction__pb2.Feedback.FromString,
-                    response_serializer=prediction__pb2.SeldonMessage.SerializeToString,
+                    request_deserializer=proto_dot_prediction__pb2.Feedback.FromString,
+                    response_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
             ),
             'Metadata': grpc.unary_unary_rpc_method_handler(
                     servicer.Metadata,
                     request_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
-                    response_serializer=prediction__pb2.SeldonModelMetadata.SerializeToString,
+                    response_serializer=proto_dot_prediction__pb2.SeldonModelMetadata.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -361,8 +361,8 @@ class Model:
             request,
             target,
             '/seldon.protos.Model/Predict',
-            prediction__pb2.SeldonMessage.SerializeToString,
-            prediction__pb2.SeldonMessage.FromString,
+            proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
+            proto_dot_prediction__pb2.SeldonMessage.FromString,
             options,
             channel_credentials,
             insecure,
@@ -388,8 +388,8 @@ class Model:
             request,
             target,
             '/seldon.protos.Model/SendFeedback',
-            prediction__pb2.Feedback.SerializeToString,
-            prediction__pb2.SeldonMessage.FromString,
+            proto_dot_prediction__pb2.Feedback.SerializeToString,
+            proto_dot_prediction__pb2.SeldonMessage.FromString,
             options,
             channel_credentials,
             insecure,
@@ -416,7 +416,7 @@ class Model:
             target,
             '/seldon.protos.Model/Metadata',
             google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
-            prediction__pb2.SeldonModelMetadata.FromString,
+            proto_dot_prediction__pb2.SeldonModelMetadata.FromString,
             options,
             channel_credentials,
             insecure,
@@ -439,13 +439,13 @@ class RouterStub:
         """
         self.Route = channel.unary_unary(
                 '/seldon.protos.Router/Route',
-                request_serializer=prediction__pb2.SeldonMessage.SerializeToString,
-                response_deserializer=prediction__pb2.SeldonMessage.FromString,
+                request_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
+                response_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
                 _registered_method=True)
         self.SendFeedback = channel.unary_unary(
                 '/seldon.protos.Router/SendFeedback',
-                request_serializer=prediction__pb2.Feedback.SerializeToString,
-                response_deserializer=prediction__pb2.SeldonMessage.FromString,
+                request_serializer=proto_dot_prediction__pb2.Feedback.SerializeToString,
+                response_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
                 _registered_method=True)
 
 
@@ -469,13 +469,13 @@ def add_RouterServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Route': grpc.unary_unary_rpc_method_handler(
                     servicer.Route,
-                    request_deserializer=prediction__pb2.SeldonMessage.FromString,
-                    response_serializer=prediction__pb2.SeldonMessage.SerializeToString,
+                    request_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
+                    response_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
             ),
             'SendFeedback': grpc.unary_unary_rpc_method_handler(
                     servicer.SendFeedback,
-                    request_deserializer=prediction__pb2.Feedback.FromString,
-                    response_serializer=prediction__pb2.SeldonMessage.SerializeToString,
+                    request_deserializer=proto_dot_prediction__pb2.Feedback.FromString,
+                    response_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -503,8 +503,8 @@ class Router:
             request,
             target,
             '/seldon.protos.Router/Route',
-            prediction__pb2.SeldonMessage.SerializeToString,
-            prediction__pb2.SeldonMessage.FromString,
+            proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
+            proto_dot_prediction__pb2.SeldonMessage.FromString,
             options,
             channel_credentials,
             insecure,
@@ -530,8 +530,8 @@ class Router:
             request,
             target,
             '/seldon.protos.Router/SendFeedback',
-            prediction__pb2.Feedback.SerializeToString,
-            prediction__pb2.SeldonMessage.FromString,
+            proto_dot_prediction__pb2.Feedback.SerializeToString,
+            proto_dot_prediction__pb2.SeldonMessage.FromString,
             options,
             channel_credentials,
             insecure,
@@ -554,8 +554,8 @@ class TransformerStub:
         """
         self.TransformInput = channel.unary_unary(
                 '/seldon.protos.Transformer/TransformInput',
-                request_serializer=prediction__pb2.SeldonMessage.SerializeToString,
-                response_deserializer=prediction__pb2.SeldonMessage.FromString,
+                request_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
+                response_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
                 _registered_method=True)
 
 
@@ -573,8 +573,8 @@ def add_TransformerServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'TransformInput': grpc.unary_unary_rpc_method_handler(
                     servicer.TransformInput,
-                    request_deserializer=prediction__pb2.SeldonMessage.FromString,
-                    response_serializer=prediction__pb2.SeldonMessage.SerializeToString,
+                    request_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
+                    response_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -602,8 +602,8 @@ class Transformer:
             request,
             target,
             '/seldon.protos.Transformer/TransformInput',
-            prediction__pb2.SeldonMessage.SerializeToString,
-            prediction__pb2.SeldonMessage.FromString,
+            proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
+            proto_dot_prediction__pb2.SeldonMessage.FromString,
             options,
             channel_credentials,
             insecure,
@@ -626,8 +626,8 @@ class OutputTransformerStub:
         """
         self.TransformOutput = channel.unary_unary(
                 '/seldon.protos.OutputTransformer/TransformOutput',
-                request_serializer=prediction__pb2.SeldonMessage.SerializeToString,
-                response_deserializer=prediction__pb2.SeldonMessage.FromString,
+                request_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
+                response_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
                 _registered_method=True)
 
 
@@ -645,8 +645,8 @@ def add_OutputTransformerServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'TransformOutput': grpc.unary_unary_rpc_method_handler(
                     servicer.TransformOutput,
-                    request_deserializer=prediction__pb2.SeldonMessage.FromString,
-                    response_serializer=prediction__pb2.SeldonMessage.SerializeToString,
+                    request_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
+                    response_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -674,8 +674,8 @@ class OutputTransformer:
             request,
             target,
             '/seldon.protos.OutputTransformer/TransformOutput',
-            prediction__pb2.SeldonMessage.SerializeToString,
-            prediction__pb2.SeldonMessage.FromString,
+            proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
+            proto_dot_prediction__pb2.SeldonMessage.FromString,
             options,
             channel_credentials,
             insecure,
@@ -698,8 +698,8 @@ class CombinerStub:
         """
         self.Aggregate = channel.unary_unary(
                 '/seldon.protos.Combiner/Aggregate',
-                request_serializer=prediction__pb2.SeldonMessageList.SerializeToString,
-                response_deserializer=prediction__pb2.SeldonMessage.FromString,
+                request_serializer=proto_dot_prediction__pb2.SeldonMessageList.SerializeToString,
+                response_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
                 _registered_method=True)
 
 
@@ -717,8 +717,8 @@ def add_CombinerServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Aggregate': grpc.unary_unary_rpc_method_handler(
                     servicer.Aggregate,
-                    request_deserializer=prediction__pb2.SeldonMessageList.FromString,
-                    response_serializer=prediction__pb2.SeldonMessage.SerializeToString,
+                    request_deserializer=proto_dot_prediction__pb2.SeldonMessageList.FromString,
+                    response_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -746,8 +746,8 @@ class Combiner:
             request,
             target,
             '/seldon.protos.Combiner/Aggregate',
-            prediction__pb2.SeldonMessageList.SerializeToString,
-            prediction__pb2.SeldonMessage.FromString,
+            proto_dot_prediction__pb2.SeldonMessageList.SerializeToString,
+            proto_dot_prediction__pb2.SeldonMessage.FromString,
             options,
             channel_credentials,
             insecure,
@@ -770,23 +770,23 @@ class SeldonStub:
         """
         self.Predict = channel.unary_unary(
                 '/seldon.protos.Seldon/Predict',
-                request_serializer=prediction__pb2.SeldonMessage.SerializeToString,
-                response_deserializer=prediction__pb2.SeldonMessage.FromString,
+                request_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
+                response_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
                 _registered_method=True)
         self.SendFeedback = channel.unary_unary(
                 '/seldon.protos.Seldon/SendFeedback',
-                request_serializer=prediction__pb2.Feedback.SerializeToString,
-                response_deserializer=prediction__pb2.SeldonMessage.FromString,
+                request_serializer=proto_dot_prediction__pb2.Feedback.SerializeToString,
+                response_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
                 _registered_method=True)
         self.ModelMetadata = channel.unary_unary(
                 '/seldon.protos.Seldon/ModelMetadata',
-                request_serializer=prediction__pb2.SeldonModelMetadataRequest.SerializeToString,
-                response_deserializer=prediction__pb2.SeldonModelMetadata.FromString,
+                request_serializer=proto_dot_prediction__pb2.SeldonModelMetadataRequest.SerializeToString,
+                response_deserializer=proto_dot_prediction__pb2.SeldonModelMetadata.FromString,
                 _registered_method=True)
         self.GraphMetadata = channel.unary_unary(
                 '/seldon.protos.Seldon/GraphMetadata',
                 request_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
-                response_deserializer=prediction__pb2.SeldonGraphMetadata.FromString,
+                response_deserializer=proto_dot_prediction__pb2.SeldonGraphMetadata.FromString,
                 _registered_method=True)
 
 
@@ -822,23 +822,23 @@ def add_SeldonServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Predict': grpc.unary_unary_rpc_method_handler(
                     servicer.Predict,
-                    request_deserializer=prediction__pb2.SeldonMessage.FromString,
-                    response_serializer=prediction__pb2.SeldonMessage.SerializeToString,
+                    request_deserializer=proto_dot_prediction__pb2.SeldonMessage.FromString,
+                    response_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
             ),
             'SendFeedback': grpc.unary_unary_rpc_method_handler(
                     servicer.SendFeedback,
-                    request_deserializer=prediction__pb2.Feedback.FromString,
-                    response_serializer=prediction__pb2.SeldonMessage.SerializeToString,
+                    request_deserializer=proto_dot_prediction__pb2.Feedback.FromString,
+                    response_serializer=proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
             ),
             'ModelMetadata': grpc.unary_unary_rpc_method_handler(
                     servicer.ModelMetadata,
-                    request_deserializer=prediction__pb2.SeldonModelMetadataRequest.FromString,
-                    response_serializer=prediction__pb2.SeldonModelMetadata.SerializeToString,
+                    request_deserializer=proto_dot_prediction__pb2.SeldonModelMetadataRequest.FromString,
+                    response_serializer=proto_dot_prediction__pb2.SeldonModelMetadata.SerializeToString,
             ),
             'GraphMetadata': grpc.unary_unary_rpc_method_handler(
                     servicer.GraphMetadata,
                     request_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
-                    response_serializer=prediction__pb2.SeldonGraphMetadata.SerializeToString,
+                    response_serializer=proto_dot_prediction__pb2.SeldonGraphMetadata.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -866,8 +866,8 @@ class Seldon:
             request,
             target,
             '/seldon.protos.Seldon/Predict',
-            prediction__pb2.SeldonMessage.SerializeToString,
-            prediction__pb2.SeldonMessage.FromString,
+            proto_dot_prediction__pb2.SeldonMessage.SerializeToString,
+            proto_dot_prediction__pb2.SeldonMessage.FromString,
             options,
             channel_credentials,
             insecure,
@@ -893,8 +893,8 @@ class Seldon:
             request,
             target,
             '/seldon.protos.Seldon/SendFeedback',
-            prediction__pb2.Feedback.SerializeToString,
-            prediction__pb2.SeldonMessage.FromString,
+            proto_dot_prediction__pb2.Feedback.SerializeToString,
+            proto_dot_prediction__pb2.SeldonMessage.FromString,
             options,
             channel_credentials,
             insecure,
@@ -920,8 +920,8 @@ class Seldon:
             request,
             target,
             '/seldon.protos.Seldon/ModelMetadata',
-            prediction__pb2.SeldonModelMetadataRequest.SerializeToString,
-            prediction__pb2.SeldonModelMetadata.FromString,
+            proto_dot_prediction__pb2.SeldonModelMetadataRequest.SerializeToString,
+            proto_dot_prediction__pb2.SeldonModelMetadata.FromString,
             options,
             channel_credentials,
             insecure,
@@ -948,7 +948,7 @@ class Seldon:
             target,
             '/seldon.protos.Seldon/GraphMetadata',
             google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
-            prediction__pb2.SeldonGraphMetadata.FromString,
+            proto_dot_prediction__pb2.SeldonGraphMetadata.FromString,
             options,
             channel_credentials,
             insecure,

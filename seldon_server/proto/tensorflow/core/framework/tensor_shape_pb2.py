@@ -28,7 +28,7 @@ DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,tensorflow/core/f
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
-_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tensorflow.core.framework.tensor_shape_pb2', _globals)
+_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'seldon_server.proto.tensorflow.core.framework.tensor_shape_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\030org.tensorflow.frameworkB\021TensorShapeProtosP\001'
