@@ -37,11 +37,12 @@ def varint(value: int) -> bytes:
 
 
 def read_varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
-    """(value, position after it); value -1 when the buffer ends inside the varint."""
+    """(value, position after it); value -1 when the buffer ends inside the varint or the
+    varint is longer than protobuf's 10 bytes (protobuf rejects those)."""
     if pos < len(buf) and buf[pos] < 0x80:  # lengths under 128: the common case
         return buf[pos], pos + 1
     result = shift = 0
-    while pos < len(buf):
+    while pos < len(buf) and shift < 70:
         byte = buf[pos]
         result |= (byte & 0x7F) << shift
         pos += 1

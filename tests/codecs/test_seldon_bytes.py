@@ -207,6 +207,17 @@ def test_tensors_protobuf_must_judge_are_declined(shape: list[int]) -> None:
     assert decode_tensor(field(0x0A, shape_bytes) + serialized) is None
 
 
+def test_overlong_varints_are_declined_as_protobuf_rejects_them() -> None:
+    """11 bytes encoding the dimension 2: protobuf refuses the message, so must the reader."""
+    overlong_two = b"\x82" + b"\x80" * 9 + b"\x00"
+    tensor = field(0x0A, overlong_two) + field(0x12, np.array([1.0, 2.0]).tobytes())
+    data = field(0x1A, field(0x12, tensor))
+    with pytest.raises(Exception, match="pars"):
+        pb.SeldonMessage.FromString(data)
+    assert read_varint(overlong_two, 0)[0] == -1
+    assert seldon_bytes.read_request(data) is None
+
+
 @given(st.integers(0, 2**64 - 1))
 def test_varint_round_trips_and_matches_protobuf(value: int) -> None:
     encoded = varint(value)
