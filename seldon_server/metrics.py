@@ -266,6 +266,9 @@ class PrometheusRecorder:
         )
         self._kinds[_family_name(COUNTER, REQUESTS_METRIC)] = COUNTER
         self._kinds[REQUEST_DURATION_METRIC] = TIMER
+        # (method, code) -> its counter and histogram children: labels() is costly per request,
+        # and prometheus_client keeps every child anyway.
+        self._request_children: dict[tuple[str, int | str], tuple[Any, Any]] = {}
 
     def record(self, method: str, metrics: Iterable[Mapping[str, Any]]) -> None:
         """Record custom metrics for one call of `method`.
@@ -295,8 +298,13 @@ class PrometheusRecorder:
 
     def observe_request(self, method: str, code: int | str, seconds: float) -> None:
         """Count one served request and observe its latency."""
-        self._requests.labels(method, str(code)).inc()
-        self._durations.labels(method, str(code)).observe(seconds)
+        children = self._request_children.get((method, code))
+        if children is None:
+            labels = (method, str(code))
+            children = self._requests.labels(*labels), self._durations.labels(*labels)
+            self._request_children[method, code] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def _prepare(self, method: str | None, metric: Mapping[str, Any]) -> _Update:
         try:
