@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ SeldonMessage = prediction_pb2.SeldonMessage
 
 def decode(request: Any) -> Message:
     """SeldonMessage -> internal message (numbers in ndarray/jsonData/tags arrive as floats)."""
-    meta = json_format.MessageToDict(request.meta) if request.HasField("meta") else {}
+    meta = _meta_dict(request.meta) if request.HasField("meta") else {}
     kind = request.WhichOneof("data_oneof")
     if kind == "data":
         array, encoding = datadef_to_array(request.data)
@@ -40,6 +41,13 @@ def decode(request: Any) -> Message:
     raise BadDataError(
         "Unknown data in SeldonMessage: no data, binData, strData, jsonData or customData"
     )
+
+
+def _meta_dict(meta: Any) -> dict[str, Any]:
+    try:
+        return json_format.MessageToDict(meta)
+    except json_format.Error as exc:  # e.g. a NaN tag, which JSON cannot hold
+        raise BadDataError(f"Invalid meta: {exc}") from exc
 
 
 def datadef_to_array(datadef: Any) -> tuple[np.ndarray, Any]:
@@ -61,17 +69,20 @@ def _tensor_to_array(tensor: Any) -> np.ndarray:
     shape = list(tensor.shape)
     if any(size < 0 for size in shape):
         raise BadDataError(f"Invalid tensor: negative dimension in shape {shape}")
-    count = int(np.prod(shape, dtype=np.int64))
+    count = math.prod(shape)
     if len(tensor.values) != count:
         raise BadDataError(
             f"Invalid tensor: cannot reshape array of size {len(tensor.values)} into shape {shape}"
         )
-    if count == 0:
-        return np.zeros(shape)
-    # Packed doubles are serialized last (field 2 after field 1): read them straight from the tail.
-    raw = tensor.SerializeToString()
-    values = np.frombuffer(raw, dtype="<f8", count=count, offset=len(raw) - 8 * count)
-    return values.astype(np.float64).reshape(shape)
+    try:
+        if count == 0:
+            return np.zeros(shape)
+        # Packed doubles are serialized last (field 2 after field 1): read them from the tail.
+        raw = tensor.SerializeToString()
+        values = np.frombuffer(raw, dtype="<f8", count=count, offset=len(raw) - 8 * count)
+        return values.astype(np.float64).reshape(shape)
+    except ValueError as exc:  # more dimensions than numpy holds
+        raise BadDataError(f"Invalid tensor: {exc}") from exc
 
 
 def encode(msg: Message) -> Any:
@@ -82,8 +93,7 @@ def encode(msg: Message) -> Any:
             json_format.ParseDict(msg.meta, out.meta, ignore_unknown_fields=True)
         except (json_format.ParseError, TypeError, ValueError) as exc:
             raise BadDataError(f"Invalid meta in response: {exc}") from exc
-    else:
-        out.meta.SetInParent()
+    out.meta.SetInParent()
     if msg.kind == "data":
         fill_datadef(out.data, msg)
     elif msg.kind == "strData":
@@ -123,10 +133,10 @@ def fill_datadef(datadef: Any, msg: Message) -> None:
 
 def _fill_list_value(list_value: Any, array: np.ndarray) -> None:
     list_value.SetInParent()
-    if array.size and np_codec.is_numeric(array) and array.dtype.kind != "c":
-        list_value.MergeFromString(encode_numeric_list_value(array))
-    elif array.ndim == 0:
+    if array.ndim == 0:  # a scalar array: a one-item list
         list_value.append(array.item())
+    elif array.size and np_codec.is_numeric(array) and array.dtype.kind != "c":
+        list_value.MergeFromString(encode_numeric_list_value(array))
     else:
         list_value.extend(array.tolist())
 

@@ -22,7 +22,7 @@ from seldon_server.codecs.wire import (
     decode_tensor,
     encode_numeric_list_value,
     encode_tensor,
-    read_varint,
+    read_length,
     varint,
 )
 from seldon_server.errors import BadDataError
@@ -38,37 +38,40 @@ def read_request(data: bytes) -> Message | None:
     """The decoded request when `data` has the common numeric layout, else None."""
     try:
         return _read(data)
-    except (IndexError, UnicodeDecodeError, DecodeError):
-        return None  # truncated or invalid: protobuf reports it
+    except (IndexError, UnicodeDecodeError, DecodeError, ValueError, RecursionError):
+        return None  # truncated, invalid or too deep: protobuf reports it
+    except json_format.Error:
+        return None  # meta protobuf reads but JSON cannot hold (NaN tags): reported by decode
+
+
+# Each ndarray dimension nests two messages; protobuf's depth limit (100) is reached near 49.
+_MAX_DIMS = 32
 
 
 def _read(data: bytes) -> Message | None:
     size = len(data)
-    pos = 0
-    meta: dict[str, Any] = {}
+    pos = meta_end = 0
     if data[0] == _META:
-        length, pos = read_varint(data, 1)
-        end = pos + length
-        if length < 0 or end > size:
+        length, pos = read_length(data, 1)
+        meta_end = pos + length
+        if length < 0 or meta_end > size:
             return None
-        if length:
-            meta = json_format.MessageToDict(prediction_pb2.Meta.FromString(data[pos:end]))
-        pos = end
+        pos = meta_end
     if data[pos] != _DATA:
         return None
-    length, pos = read_varint(data, pos + 1)
+    length, pos = read_length(data, pos + 1)
     if pos + length != size:
         return None
     names: list[str] = []
     while data[pos] == _NAMES:
-        length, pos = read_varint(data, pos + 1)
+        length, pos = read_length(data, pos + 1)
         end = pos + length
         if length < 0 or end >= size:
             return None
         names.append(data[pos:end].decode("utf-8"))
         pos = end
     kind = data[pos]
-    length, pos = read_varint(data, pos + 1)
+    length, pos = read_length(data, pos + 1)
     if pos + length != size:
         return None
     if kind == _NDARRAY:
@@ -79,8 +82,12 @@ def _read(data: bytes) -> Message | None:
         encoding = "tensor"
     else:
         return None
-    if array is None:
+    if array is None or array.ndim > _MAX_DIMS:
         return None
+    meta: dict[str, Any] = {}
+    if meta_end > 2:  # parsed as part of a SeldonMessage, so protobuf's depth limit applies
+        parsed = prediction_pb2.SeldonMessage.FromString(data[:meta_end]).meta
+        meta = json_format.MessageToDict(parsed)
     return Message("data", array, names, encoding, meta)  # type: ignore[arg-type]
 
 
@@ -95,16 +102,21 @@ def write_reply(msg: Message) -> bytes | None:
         or array is None
         or msg.encoding == "tftensor"
         or not array.size
+        or not array.ndim
         or not np_codec.is_numeric(array)
         or array.dtype.kind == "c"
     ):
+        return None
+    names = _names_bytes(msg.names)
+    if names is None:
+        return None
+    meta = _meta_bytes(msg.meta)  # first: a bad meta is reported before any payload problem
+    if meta is None:
         return None
     if msg.encoding == "tensor":
         payload = b"\x12" + _delimited(encode_tensor(array))
     else:
         payload = b"\x1a" + _delimited(encode_numeric_list_value(array))
-    names = _names_bytes(msg.names)
-    meta = _meta_bytes(msg.meta)
     return b"\x12" + _delimited(meta) + b"\x1a" + _delimited(names + payload)
 
 
@@ -113,32 +125,35 @@ def _delimited(payload: bytes) -> bytes:
 
 
 # Replies repeat the same column names (class_names), so their bytes are kept.
-_NAMES_CACHE: dict[tuple[Any, ...], bytes] = {}
+_NAMES_CACHE: dict[tuple[str, ...], bytes] = {}
 _NAMES_CACHE_SIZE = 256
+_ONLY_STR = {str}
 
 
-def _names_bytes(names: list[Any]) -> bytes:
+def _names_bytes(names: list[Any]) -> bytes | None:
+    """Serialized names; None unless all are str (protobuf's own conversions apply to others)."""
     if not names:
         return b""
-    try:
-        key = tuple(names)
-        cached = _NAMES_CACHE.get(key)
-    except TypeError:  # unhashable names: str() of each, uncached
-        return _encode_names(names)
+    if {*map(type, names)} != _ONLY_STR:
+        return None
+    key = tuple(names)
+    cached = _NAMES_CACHE.get(key)
     if cached is None:
+        try:
+            cached = b"".join(b"\x0a" + _delimited(name.encode("utf-8")) for name in names)
+        except UnicodeEncodeError:  # lone surrogates: protobuf's own error
+            return None
         if len(_NAMES_CACHE) >= _NAMES_CACHE_SIZE:
             _NAMES_CACHE.clear()
-        cached = _NAMES_CACHE[key] = _encode_names(names)
+        _NAMES_CACHE[key] = cached
     return cached
 
 
-def _encode_names(names: list[Any]) -> bytes:
-    return b"".join(b"\x0a" + _delimited(str(name).encode("utf-8")) for name in names)
-
-
-def _meta_bytes(meta: dict[str, Any] | None) -> bytes:
+def _meta_bytes(meta: dict[str, Any] | None) -> bytes | None:
     if not meta:
         return b""
+    if meta.__class__ is not dict:
+        return None
     direct = _puid_and_path(meta)
     if direct is not None:
         return direct

@@ -18,6 +18,9 @@ _SMALL = 64
 _NUMBER_PREFIX = b"\x0a\x09\x11"
 _NUMBER = np.dtype([("entry", "u1"), ("length", "u1"), ("tag", "u1"), ("value", "<f8")])
 _ENTRY_TAG, _NUMBER_LENGTH, _NUMBER_TAG, _LIST_TAG = 0x0A, 0x09, 0x11, 0x32
+# Lengths and Tensor shape values are at most int32 (larger shape varints are negative or
+# truncated by protobuf).
+_INT32_MAX = 2**31 - 1
 
 
 # One-byte varints (every length under 128) are looked up, not computed.
@@ -37,12 +40,24 @@ def varint(value: int) -> bytes:
 
 
 def read_varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
-    """(value, position after it); value -1 when the buffer ends inside the varint or the
-    varint is longer than protobuf's 10 bytes (protobuf rejects those)."""
+    """(value, position after it) of a varint field value; value -1 when the buffer ends inside
+    it or it is longer than protobuf's 10 bytes (protobuf rejects those)."""
+    if pos < len(buf) and buf[pos] < 0x80:
+        return buf[pos], pos + 1
+    return _read_long(buf, pos, 70)
+
+
+def read_length(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
+    """A length prefix as protobuf reads one: at most 5 bytes and below 2**31, else -1."""
     if pos < len(buf) and buf[pos] < 0x80:  # lengths under 128: the common case
         return buf[pos], pos + 1
+    value, pos = _read_long(buf, pos, 35)
+    return (value if value <= _INT32_MAX else -1), pos
+
+
+def _read_long(buf: bytes | memoryview, pos: int, max_shift: int) -> tuple[int, int]:
     result = shift = 0
-    while pos < len(buf) and shift < 70:
+    while pos < len(buf) and shift < max_shift:
         byte = buf[pos]
         result |= (byte & 0x7F) << shift
         pos += 1
@@ -151,12 +166,12 @@ def _decode_small(buf: bytes) -> list[Any] | None:
     while pos < len(buf):
         if buf[pos] != _ENTRY_TAG:
             return None
-        length, pos = read_varint(view, pos + 1)
+        length, pos = read_length(view, pos + 1)
         end = pos + length
         if length < 2 or end > len(buf) or buf[pos] != _LIST_TAG:
             return None
-        inner_length, inner_pos = read_varint(view, pos + 1)
-        if inner_pos + inner_length != end or inner_length == 0:
+        inner_length, inner_pos = read_length(view, pos + 1)
+        if inner_pos + inner_length != end or inner_length <= 0:
             return None
         row = _decode_small(buf[inner_pos:end])
         if row is None:
@@ -182,12 +197,12 @@ def _decode(buf: memoryview) -> np.ndarray | None:
     while pos < len(buf):
         if buf[pos] != _ENTRY_TAG:
             return None
-        length, pos = read_varint(buf, pos + 1)
+        length, pos = read_length(buf, pos + 1)
         end = pos + length
         if length < 2 or end > len(buf) or buf[pos] != _LIST_TAG:
             return None
-        inner_length, inner_pos = read_varint(buf, pos + 1)
-        if inner_pos + inner_length != end or inner_length == 0:
+        inner_length, inner_pos = read_length(buf, pos + 1)
+        if inner_pos + inner_length != end or inner_length <= 0:
             return None
         row = _decode(buf[inner_pos:end])
         if row is None or (rows and row.shape != rows[0].shape):
@@ -201,14 +216,14 @@ def _decode_matrix(buf: memoryview) -> np.ndarray | None:
     """Fast path for the common 2-D case: every row has the same header and width."""
     if buf[0] != _ENTRY_TAG:
         return None
-    length, pos = read_varint(buf, 1)
+    length, pos = read_length(buf, 1)
     if length < 2 or pos + length > len(buf) or buf[pos] != _LIST_TAG:
         return None
-    inner_length, inner_pos = read_varint(buf, pos + 1)
+    inner_length, inner_pos = read_length(buf, pos + 1)
     row_size = pos + length
     if inner_pos + inner_length != row_size or inner_length % _NUMBER.itemsize:
         return None
-    if inner_length == 0 or len(buf) % row_size:
+    if inner_length <= 0 or len(buf) % row_size:
         return None
     header = inner_pos
     matrix = np.frombuffer(buf, dtype=np.uint8).reshape(-1, row_size)
@@ -245,10 +260,6 @@ def _decode_numbers(buf: memoryview) -> np.ndarray | None:
     return numbers["value"].astype(np.float64)
 
 
-# A Tensor's shape is int32: larger varints are negative or truncated by protobuf.
-_INT32_MAX = 2**31 - 1
-
-
 def encode_tensor(array: np.ndarray) -> bytes:
     """Serialized seldon Tensor (packed shape, packed doubles) of any numeric array."""
     shape = b"".join(varint(size) for size in array.shape)
@@ -267,7 +278,7 @@ def decode_tensor(buf: bytes) -> np.ndarray | None:
     shape: list[int] = []
     count = 1
     if pos < size and buf[pos] == 0x0A:
-        length, pos = read_varint(buf, pos + 1)
+        length, pos = read_length(buf, pos + 1)
         end = pos + length
         if length < 0 or end > size:
             return None
@@ -281,7 +292,7 @@ def decode_tensor(buf: bytes) -> np.ndarray | None:
             return None
     if pos >= size or buf[pos] != 0x12:
         return None
-    length, pos = read_varint(buf, pos + 1)
+    length, pos = read_length(buf, pos + 1)
     if pos + length != size or count == 0 or length != 8 * count:
         return None
     values = np.frombuffer(buf, dtype="<f8", count=count, offset=pos)

@@ -277,3 +277,98 @@ def test_invalid_reply_meta_is_bad_data() -> None:
     msg = Message("data", array, [], "ndarray", {"tags": {"a": object()}}, array)
     with pytest.raises(BadDataError, match="Invalid meta in response"):
         seldon_bytes.write_reply(msg)
+
+
+# -- regressions from an adversarial review: what protobuf rejects, the reader must decline ------
+
+
+def struct_nan() -> bytes:
+    return np.array([np.nan], dtype="<f8").tobytes()
+
+
+def nested_number(depth: int) -> bytes:
+    """A ListValue holding one number inside `depth` levels of lists."""
+    inner = b"\x0a\x09\x11" + bytes(8)
+    for _ in range(depth - 1):
+        inner = field(0x0A, field(0x32, inner))
+    return inner
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # the data length written in 6 bytes (protobuf reads lengths of at most 5)
+        bytes.fromhex("1a8d80808080001a0b0a0911000000000000f03f"),
+        # an ndarray 50 lists deep: numpy holds it, protobuf's depth limit does not
+        field(0x1A, field(0x1A, nested_number(50))),
+        # meta.tags nested 49 deep: within the limit alone, beyond it inside the SeldonMessage
+        field(0x12, field(0x12, field(0x0A, b"a") + field(0x12, field(0x32, nested_number(49)))))
+        + field(0x1A, field(0x1A, nested_number(1))),
+    ],
+    ids=["6-byte-length", "ndarray-depth-50", "meta-depth"],
+)
+def test_bytes_protobuf_rejects_are_declined(data: bytes) -> None:
+    with pytest.raises(Exception, match="(?i)corrupt|depth|pars"):
+        pb.SeldonMessage.FromString(data)
+    assert seldon_bytes.read_request(data) is None
+    assert proto_codec.SerializedRequest(data).check()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # a NaN tag: protobuf reads it, JSON cannot hold it
+        field(0x12, field(0x12, field(0x0A, b"a") + field(0x12, b"\x11" + struct_nan())))
+        + field(0x1A, field(0x1A, nested_number(1))),
+        # a tensor of 65 dimensions, one more than numpy holds
+        field(0x1A, field(0x12, field(0x0A, b"\x01" * 65) + field(0x12, bytes(8)))),
+    ],
+    ids=["nan-tag", "65-dims"],
+)
+def test_what_decoding_rejects_is_bad_data_not_a_crash(data: bytes) -> None:
+    assert seldon_bytes.read_request(data) is None
+    request = proto_codec.SerializedRequest(data)
+    assert request.check() is None  # valid protobuf
+    with pytest.raises(BadDataError):
+        request.decoded()
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [([1], ["1"]), ([True], ["True"]), ([0.0], ["0.0"]), ([False], ["False"]), ([b"ab"], ["ab"])],
+)
+def test_names_that_are_not_str_are_left_to_protobuf(names: list[Any], expected: list[str]) -> None:
+    """1 == True == 1.0 as dict keys: a cache keyed on the names must not mix them up."""
+    array = np.ones((1, 1))
+    for earlier in ([1], [0.0], ["1"]):  # fill the cache with look-alikes first
+        seldon_bytes.write_reply(Message("data", array, earlier, "ndarray", {}, array))
+    odd = Message("data", array, names, "ndarray", {}, array)
+    assert seldon_bytes.write_reply(odd) is None
+    assert list(pb.SeldonMessage.FromString(proto_codec.encode_bytes(odd)).data.names) == expected
+
+
+def test_meta_presence_is_the_same_on_both_paths() -> None:
+    array = np.ones((1, 1))
+    msg = Message("data", array, [], "ndarray", {"unknownKey": 1}, array)
+    written = seldon_bytes.write_reply(msg)
+    assert written is not None
+    assert pb.SeldonMessage.FromString(written) == proto_codec.encode(msg)
+    assert proto_codec.encode(msg).HasField("meta")
+
+
+@pytest.mark.parametrize(
+    "array",
+    [np.array(3.0), np.array([1, 2], dtype="m8[s]"), np.ones((1, 2))],
+    ids=["0-d", "timedelta", "numbers"],
+)
+def test_a_bad_meta_is_bad_data_whatever_the_payload(array: np.ndarray) -> None:
+    msg = Message("data", array, [], "ndarray", {"tags": ""}, array)
+    with pytest.raises(BadDataError, match="Invalid meta in response"):
+        proto_codec.encode_bytes(msg)
+
+
+def test_a_scalar_array_reply_is_a_one_item_list() -> None:
+    array = np.array(3.0)
+    msg = Message("data", array, [], "ndarray", {}, array)
+    assert seldon_bytes.write_reply(msg) is None
+    assert list(proto_codec.encode(msg).data.ndarray) == [3.0]
