@@ -25,7 +25,6 @@ from seldon_server.codecs import json as json_codec
 from seldon_server.codecs import proto as proto_codec
 from seldon_server.codecs import seldon_bytes
 from seldon_server.dispatch import Dispatcher
-from seldon_server.grpc.server import guarded
 from seldon_server.grpc.servicer import SeldonServicer
 from seldon_server.model.adapter import UserModel
 from seldon_server.rest.app import create_app
@@ -96,7 +95,6 @@ def grpc_stages(
     request = p.grpc_request
     result = dispatcher.predict(request, proto_codec.GRPC_CODEC)
     reply = proto_codec.encode(result)
-    handle = guarded(servicer.Predict)
     context = _Context()
     return [
         ("SeldonMessage.FromString", lambda: proto_codec.SeldonMessage.FromString(raw)),
@@ -111,7 +109,7 @@ def grpc_stages(
         ("codecs.seldon_bytes.write_reply", lambda: seldon_bytes.write_reply(result)),
         (
             "handler, bytes in -> bytes out (ours)",
-            lambda: handle(proto_codec.SerializedRequest(raw), context),
+            lambda: servicer.Predict(raw, context),
         ),
         (
             "parse+serialize (floor echo)",
@@ -166,8 +164,7 @@ def main(argv: list[str]) -> None:
         calls = 3000 if p.name.endswith("1x10") else 200
         print_profile(f"REST {p.name}", wsgi_caller(app, p.rest_body), calls, args.top)
         raw = p.grpc_request.SerializeToString()
-        handle = guarded(servicer.Predict)
-        grpc_call = lambda: handle(proto_codec.SerializedRequest(raw), _Context())  # noqa: E731, B023
+        grpc_call = lambda: servicer.Predict(raw, _Context())  # noqa: E731, B023
         print_profile(f"gRPC {p.name}", grpc_call, calls, args.top)
 
 

@@ -13,7 +13,6 @@ from google.protobuf import message_factory
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from seldon_server.codecs.proto import SerializedRequest
 from seldon_server.dispatch import Dispatcher
 from seldon_server.grpc.servicer import SeldonServicer
 from seldon_server.proto import prediction_pb2
@@ -97,32 +96,27 @@ def _tolerant(parse: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
     return deserialize
 
 
-def _bytes_or(serialize: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
-    # The servicer may answer with bytes it serialized itself (numeric replies, see encode_bytes).
-    def serializer(response: Any) -> bytes:
-        return response if response.__class__ is bytes else serialize(response)
-
-    return serializer
-
-
 def guarded(method: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[..., Any]:
     def handle(request: Any, context: grpc.ServicerContext) -> Any:
-        kind = request.__class__
-        error = request.check() if kind is SerializedRequest else None
-        if kind is _Undecodable:
-            error = request.error
-        if error is not None:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid message: {error}")
+        if request.__class__ is _Undecodable:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid message: {request.error}")
         return method(request, context)
 
     return handle
 
 
-def _deserializer(message_type: Any) -> Callable[[bytes], Any]:
-    """SeldonMessages stay bytes until the handler (most are read without protobuf objects)."""
-    if message_type.full_name == SELDON_MESSAGE:
-        return SerializedRequest
-    return _tolerant(message_factory.GetMessageClass(message_type).FromString)
+def _method_handler(behaviour: Callable[..., Any], method: Any) -> grpc.RpcMethodHandler:
+    """SeldonMessages go in and out as bytes: the servicer reads and writes them itself (most
+    without protobuf objects); other messages are parsed and serialized by protobuf."""
+    takes_bytes = method.input_type.full_name == SELDON_MESSAGE
+    returns_bytes = method.output_type.full_name == SELDON_MESSAGE
+    parse = message_factory.GetMessageClass(method.input_type).FromString
+    serialize = message_factory.GetMessageClass(method.output_type).SerializeToString
+    return grpc.unary_unary_rpc_method_handler(
+        behaviour if takes_bytes else guarded(behaviour),
+        request_deserializer=None if takes_bytes else _tolerant(parse),
+        response_serializer=None if returns_bytes else serialize,
+    )
 
 
 def _register(server: grpc.Server, servicer: SeldonServicer) -> None:
@@ -130,13 +124,7 @@ def _register(server: grpc.Server, servicer: SeldonServicer) -> None:
     for service_name in SERVICES:
         service = prediction_pb2.DESCRIPTOR.services_by_name[service_name]
         handlers = {
-            method.name: grpc.unary_unary_rpc_method_handler(
-                guarded(getattr(servicer, method.name)),
-                request_deserializer=_deserializer(method.input_type),
-                response_serializer=_bytes_or(
-                    message_factory.GetMessageClass(method.output_type).SerializeToString
-                ),
-            )
+            method.name: _method_handler(getattr(servicer, method.name), method)
             for method in service.methods
         }
         server.add_generic_rpc_handlers(

@@ -11,6 +11,7 @@ from google.protobuf import json_format
 
 from seldon_server.codecs import proto as proto_codec
 from seldon_server.codecs.message import Message
+from seldon_server.codecs.proto import SerializedRequest
 from seldon_server.dispatch import Dispatcher, Raw
 from seldon_server.errors import (
     ModelNotReadyError,
@@ -70,6 +71,16 @@ def _serve(
     request: Any,
     context: grpc.ServicerContext,
 ) -> Any:
+    """Run one operation; the reply is always serialized here (no serializer is registered).
+
+    A SeldonMessage request arrives as its bytes: it is checked before anything else, as a
+    deserializer would, and decoded without protobuf when its layout allows (SerializedRequest).
+    """
+    if request.__class__ is bytes:
+        request = SerializedRequest(request)
+        problem = request.check()
+        if problem is not None:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid message: {problem}")
     try:
         if not dispatcher.model.ready.is_set():
             raise ModelNotReadyError()
@@ -84,17 +95,17 @@ def _serve(
     context.abort(getattr(grpc.StatusCode, grpc_code_name(error.status_code)), error.message)
 
 
-def _reply(result: Raw | Message) -> Any:
-    """A raw hook's message as a SeldonMessage; our own replies as serialized bytes."""
+def _reply(result: Raw | Message) -> bytes:
+    """The serialized SeldonMessage: ours, or a raw hook's message (or dict)."""
     if not isinstance(result, Raw):
-        return proto_codec.encode_bytes(result)  # sent as is by the response serializer
+        return proto_codec.encode_bytes(result)
     value = result.value
     if isinstance(value, prediction_pb2.SeldonMessage):
-        return value
+        return value.SerializeToString()  # type: ignore[no-any-return]
     if isinstance(value, dict):
         message = prediction_pb2.SeldonMessage()
         json_format.ParseDict(value, message, ignore_unknown_fields=True)
-        return message
+        return message.SerializeToString()  # type: ignore[no-any-return]
     raise TypeError(f"raw hook returned {type(value).__name__}, expected a SeldonMessage or dict")
 
 
