@@ -17,6 +17,7 @@ from google.protobuf.message import DecodeError
 
 from seldon_server.codecs import numpy as np_codec
 from seldon_server.codecs.message import Message
+from seldon_server.codecs.meta_bytes import meta_bytes
 from seldon_server.codecs.wire import (
     decode_numeric_list_value,
     decode_tensor,
@@ -29,9 +30,8 @@ from seldon_server.errors import BadDataError
 from seldon_server.proto import prediction_pb2
 
 # Field tags (field number << 3 | wire type 2): SeldonMessage.meta, SeldonMessage.data,
-# DefaultData.names, DefaultData.tensor, DefaultData.ndarray; Meta.puid, Meta.requestPath.
+# DefaultData.names, DefaultData.tensor, DefaultData.ndarray.
 _META, _DATA, _NAMES, _TENSOR, _NDARRAY = 0x12, 0x1A, 0x0A, 0x12, 0x1A
-_PUID, _REQUEST_PATH, _ENTRY_KEY, _ENTRY_VALUE = b"\x0a", b"\x22", b"\x0a", b"\x12"
 
 
 def read_request(data: bytes) -> Message | None:
@@ -154,7 +154,7 @@ def _meta_bytes(meta: dict[str, Any] | None) -> bytes | None:
         return b""
     if meta.__class__ is not dict:
         return None
-    direct = _puid_and_path(meta)
+    direct = meta_bytes(meta)
     if direct is not None:
         return direct
     out = prediction_pb2.Meta()
@@ -163,24 +163,3 @@ def _meta_bytes(meta: dict[str, Any] | None) -> bytes | None:
     except (json_format.ParseError, TypeError, ValueError) as exc:
         raise BadDataError(f"Invalid meta in response: {exc}") from exc
     return out.SerializeToString()
-
-
-def _puid_and_path(meta: dict[str, Any]) -> bytes | None:
-    """Meta of only a string puid and a string->string requestPath (a deployed unit's reply)."""
-    puid = meta.get("puid", "")
-    path = meta.get("requestPath", {})
-    if len(meta) != ("puid" in meta) + ("requestPath" in meta):
-        return None
-    if puid.__class__ is not str or path.__class__ is not dict:
-        return None
-    try:
-        out = _PUID + _delimited(puid.encode("utf-8")) if puid else b""
-        for key, value in path.items():
-            if key.__class__ is not str or value.__class__ is not str:
-                return None
-            entry = _ENTRY_KEY + _delimited(key.encode("utf-8"))
-            entry += _ENTRY_VALUE + _delimited(value.encode("utf-8"))
-            out += _REQUEST_PATH + _delimited(entry)
-    except UnicodeEncodeError:  # lone surrogates: protobuf's own error message
-        return None
-    return out
