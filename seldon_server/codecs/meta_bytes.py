@@ -3,7 +3,8 @@
 A deployed unit adds `puid` and `requestPath`, a batch run sends scalar `tags`, a model with
 custom metrics adds `metrics`: these are written here as protobuf would write them. Anything
 else (nested tag values, routing, odd types, out-of-range numbers) returns None, and protobuf's
-JSON mapping takes over with its own checks and errors.
+JSON mapping (`fill_meta`, shared with the protobuf encoder) takes over with its own checks
+and errors.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import math
 import struct
 from typing import Any
 
-from seldon_server.codecs.wire import varint
+from google.protobuf import json_format
+
+from seldon_server.codecs.wire import delimited, varint
+from seldon_server.errors import BadDataError
 
 # Field tags (field number << 3 | wire type).
 _PUID, _TAGS, _REQUEST_PATH, _METRICS = b"\x0a", b"\x12", b"\x22", b"\x2a"
@@ -46,13 +50,13 @@ def meta_bytes(meta: dict[str, Any]) -> bytes | None:
                 encoded = _value(value)
                 if encoded is None or key.__class__ is not str:
                     return None
-                out += _TAGS + _delimited(_KEY + _text(key) + _VALUE + _delimited(encoded))
+                out += _TAGS + delimited(_KEY + _text(key) + _VALUE + delimited(encoded))
         path = meta.get("requestPath")
         if path is not None:
             entries = _string_map(path)
             if entries is None:
                 return None
-            out += b"".join(_REQUEST_PATH + _delimited(entry) for entry in entries)
+            out += b"".join(_REQUEST_PATH + delimited(entry) for entry in entries)
         metrics = meta.get("metrics")
         if metrics is not None:
             if metrics.__class__ is not list:
@@ -61,10 +65,18 @@ def meta_bytes(meta: dict[str, Any]) -> bytes | None:
                 encoded = _metric(metric)
                 if encoded is None:
                     return None
-                out += _METRICS + _delimited(encoded)
+                out += _METRICS + delimited(encoded)
     except (UnicodeEncodeError, OverflowError):  # lone surrogates, huge numbers: protobuf's errors
         return None
     return out
+
+
+def fill_meta(target: Any, meta: dict[str, Any]) -> None:
+    """protobuf's JSON mapping of a response meta dict into a Meta; a bad value is bad data."""
+    try:
+        json_format.ParseDict(meta, target, ignore_unknown_fields=True)
+    except (json_format.ParseError, TypeError, ValueError) as exc:
+        raise BadDataError(f"Invalid meta in response: {exc}") from exc
 
 
 def _value(value: Any) -> bytes | None:
@@ -108,12 +120,8 @@ def _metric(metric: Any) -> bytes | None:
         out += _METRIC_TYPE + varint(_METRIC_TYPES[kind])
     if value:
         out += _METRIC_VALUE + struct.pack("<f", value)
-    return out + b"".join(_METRIC_TAGS + _delimited(entry) for entry in entries)
+    return out + b"".join(_METRIC_TAGS + delimited(entry) for entry in entries)
 
 
 def _text(text: str) -> bytes:
-    return _delimited(text.encode("utf-8"))
-
-
-def _delimited(payload: bytes) -> bytes:
-    return varint(len(payload)) + payload
+    return delimited(text.encode("utf-8"))

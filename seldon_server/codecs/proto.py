@@ -12,10 +12,12 @@ from google.protobuf.message import DecodeError
 from seldon_server.codecs import numpy as np_codec
 from seldon_server.codecs import seldon_bytes, tftensor
 from seldon_server.codecs.message import Message
+from seldon_server.codecs.meta_bytes import fill_meta
 from seldon_server.codecs.wire import (
     decode_numeric_list_value,
     encode_numeric_list_value,
     encode_tensor,
+    packs_as_doubles,
 )
 from seldon_server.errors import BadDataError
 from seldon_server.proto import prediction_pb2
@@ -89,10 +91,7 @@ def encode(msg: Message) -> Any:
     """Internal response message -> SeldonMessage (meta always present, as the original)."""
     out = SeldonMessage()
     if msg.meta:
-        try:
-            json_format.ParseDict(msg.meta, out.meta, ignore_unknown_fields=True)
-        except (json_format.ParseError, TypeError, ValueError) as exc:
-            raise BadDataError(f"Invalid meta in response: {exc}") from exc
+        fill_meta(out.meta, msg.meta)
     out.meta.SetInParent()
     if msg.kind == "data":
         fill_datadef(out.data, msg)
@@ -135,7 +134,7 @@ def _fill_list_value(list_value: Any, array: np.ndarray) -> None:
     list_value.SetInParent()
     if array.ndim == 0:  # a scalar array: a one-item list
         list_value.append(array.item())
-    elif array.size and np_codec.is_numeric(array) and array.dtype.kind != "c":
+    elif packs_as_doubles(array):
         list_value.MergeFromString(encode_numeric_list_value(array))
     else:
         list_value.extend(array.tolist())
@@ -157,6 +156,11 @@ def take_raw_metrics(response: Any, keep: bool) -> list[dict[str, Any]]:
     if not keep:
         del response.meta.metrics[:]
     return metrics
+
+
+def parse_problem(exc: DecodeError) -> str:
+    """What is wrong with bytes protobuf could not parse, for the client."""
+    return str(exc) or "cannot parse the request"
 
 
 class SerializedRequest:
@@ -181,7 +185,7 @@ class SerializedRequest:
         try:
             self.message()
         except DecodeError as exc:
-            return str(exc) or "cannot parse the request"
+            return parse_problem(exc)
         return None
 
     def message(self) -> Any:

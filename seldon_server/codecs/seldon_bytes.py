@@ -15,18 +15,17 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
-from seldon_server.codecs import numpy as np_codec
 from seldon_server.codecs.message import Message
-from seldon_server.codecs.meta_bytes import meta_bytes
+from seldon_server.codecs.meta_bytes import fill_meta, meta_bytes
 from seldon_server.codecs.wire import (
     decode_numeric_list_value,
     decode_tensor,
+    delimited,
     encode_numeric_list_value,
     encode_tensor,
+    packs_as_doubles,
     read_length,
-    varint,
 )
-from seldon_server.errors import BadDataError
 from seldon_server.proto import prediction_pb2
 
 # Field tags (field number << 3 | wire type 2): SeldonMessage.meta, SeldonMessage.data,
@@ -97,15 +96,9 @@ def write_reply(msg: Message) -> bytes | None:
     Fields are written in field-number order, as protobuf writes them.
     """
     array = msg.array
-    if (
-        msg.kind != "data"
-        or array is None
-        or msg.encoding == "tftensor"
-        or not array.size
-        or not array.ndim
-        or not np_codec.is_numeric(array)
-        or array.dtype.kind == "c"
-    ):
+    if msg.kind != "data" or array is None or msg.encoding == "tftensor":
+        return None
+    if not packs_as_doubles(array):
         return None
     names = _names_bytes(msg.names)
     if names is None:
@@ -114,14 +107,10 @@ def write_reply(msg: Message) -> bytes | None:
     if meta is None:
         return None
     if msg.encoding == "tensor":
-        payload = b"\x12" + _delimited(encode_tensor(array))
+        payload = b"\x12" + delimited(encode_tensor(array))
     else:
-        payload = b"\x1a" + _delimited(encode_numeric_list_value(array))
-    return b"\x12" + _delimited(meta) + b"\x1a" + _delimited(names + payload)
-
-
-def _delimited(payload: bytes) -> bytes:
-    return varint(len(payload)) + payload
+        payload = b"\x1a" + delimited(encode_numeric_list_value(array))
+    return b"\x12" + delimited(meta) + b"\x1a" + delimited(names + payload)
 
 
 # Replies repeat the same column names (class_names), so their bytes are kept.
@@ -140,7 +129,7 @@ def _names_bytes(names: list[Any]) -> bytes | None:
     cached = _NAMES_CACHE.get(key)
     if cached is None:
         try:
-            cached = b"".join(b"\x0a" + _delimited(name.encode("utf-8")) for name in names)
+            cached = b"".join(b"\x0a" + delimited(name.encode("utf-8")) for name in names)
         except UnicodeEncodeError:  # lone surrogates: protobuf's own error
             return None
         if len(_NAMES_CACHE) >= _NAMES_CACHE_SIZE:
@@ -158,8 +147,5 @@ def _meta_bytes(meta: dict[str, Any] | None) -> bytes | None:
     if direct is not None:
         return direct
     out = prediction_pb2.Meta()
-    try:
-        json_format.ParseDict(meta, out, ignore_unknown_fields=True)
-    except (json_format.ParseError, TypeError, ValueError) as exc:
-        raise BadDataError(f"Invalid meta in response: {exc}") from exc
-    return out.SerializeToString()
+    fill_meta(out, meta)
+    return out.SerializeToString()  # type: ignore[no-any-return]

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from seldon_server.codecs import numpy as np_codec
+
 # Below this many numbers, struct and bytes slicing beat numpy's per-call overhead.
 _SMALL = 64
 _NUMBER_PREFIX = b"\x0a\x09\x11"
@@ -37,6 +39,21 @@ def varint(value: int) -> bytes:
         value >>= 7
     out.append(value)
     return bytes(out)
+
+
+def delimited(payload: bytes) -> bytes:
+    """A length-delimited field's value: its varint length, then the bytes."""
+    return varint(len(payload)) + payload
+
+
+def packs_as_doubles(array: np.ndarray) -> bool:
+    """A non-empty, real, numeric array of rank >= 1: every value is written as a double."""
+    return (
+        bool(array.size)
+        and array.ndim > 0
+        and np_codec.is_numeric(array)
+        and (array.dtype.kind != "c")
+    )
 
 
 def read_varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
@@ -85,8 +102,7 @@ def encode_numeric_list_value(array: np.ndarray) -> bytes:
     parts = []
     for sub in array:
         inner = encode_numeric_list_value(sub)
-        value = b"\x32" + varint(len(inner)) + inner
-        parts.append(b"\x0a" + varint(len(value)) + value)
+        parts.append(b"\x0a" + delimited(b"\x32" + delimited(inner)))
     return b"".join(parts)
 
 
@@ -96,8 +112,7 @@ def _encode_small(values: list[object]) -> bytes:
     parts = []
     for row in values:
         inner = _encode_small(row)  # type: ignore[arg-type]
-        value = b"\x32" + varint(len(inner)) + inner
-        parts.append(b"\x0a" + varint(len(value)) + value)
+        parts.append(b"\x0a" + delimited(b"\x32" + delimited(inner)))
     return b"".join(parts)
 
 
@@ -266,9 +281,9 @@ def encode_tensor(array: np.ndarray) -> bytes:
     values = np.ascontiguousarray(array, dtype="<f8").tobytes()
     out = b""
     if shape:
-        out += b"\x0a" + varint(len(shape)) + shape
+        out += b"\x0a" + delimited(shape)
     if values:
-        out += b"\x12" + varint(len(values)) + values
+        out += b"\x12" + delimited(values)
     return out
 
 

@@ -13,8 +13,9 @@ from google.protobuf import message_factory
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from seldon_server.codecs.proto import parse_problem
 from seldon_server.dispatch import Dispatcher
-from seldon_server.grpc.servicer import SeldonServicer
+from seldon_server.grpc.servicer import SeldonServicer, abort_undecodable
 from seldon_server.proto import prediction_pb2
 
 SERVICES = ("Generic", "Model", "Router", "Transformer", "OutputTransformer", "Combiner", "Seldon")
@@ -91,15 +92,15 @@ def _tolerant(parse: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
         try:
             return parse(data)
         except protobuf_message.DecodeError as exc:
-            return _Undecodable(str(exc) or "cannot parse the request")
+            return _Undecodable(parse_problem(exc))
 
     return deserialize
 
 
-def guarded(method: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[..., Any]:
+def _guarded(method: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[..., Any]:
     def handle(request: Any, context: grpc.ServicerContext) -> Any:
         if request.__class__ is _Undecodable:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid message: {request.error}")
+            abort_undecodable(context, request.error)
         return method(request, context)
 
     return handle
@@ -113,7 +114,7 @@ def _method_handler(behaviour: Callable[..., Any], method: Any) -> grpc.RpcMetho
     parse = message_factory.GetMessageClass(method.input_type).FromString
     serialize = message_factory.GetMessageClass(method.output_type).SerializeToString
     return grpc.unary_unary_rpc_method_handler(
-        behaviour if takes_bytes else guarded(behaviour),
+        behaviour if takes_bytes else _guarded(behaviour),
         request_deserializer=None if takes_bytes else _tolerant(parse),
         response_serializer=None if returns_bytes else serialize,
     )

@@ -80,7 +80,7 @@ def _serve(
         request = SerializedRequest(request)
         problem = request.check()
         if problem is not None:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid message: {problem}")
+            abort_undecodable(context, problem)
     try:
         if not dispatcher.model.ready.is_set():
             raise ModelNotReadyError()
@@ -93,6 +93,11 @@ def _serve(
         logger.exception("Unhandled error in gRPC call")
         error = as_seldon_error(exc)
     context.abort(getattr(grpc.StatusCode, grpc_code_name(error.status_code)), error.message)
+
+
+def abort_undecodable(context: grpc.ServicerContext, problem: str) -> None:
+    """Bytes that are not the declared message: the client's mistake."""
+    context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid message: {problem}")
 
 
 def _reply(result: Raw | Message) -> bytes:
