@@ -90,7 +90,6 @@ class Dispatcher:
         self.metrics: MetricsSink = metrics or NullMetrics()
         # Tracing wraps user calls in a child span when enabled (set by the serving layer).
         self.user_span: Callable[[str], AbstractContextManager[Any]] = _no_span
-        self._has_tags = model.has("tags")
         unit = self.config.predictive_unit_id
         image = self.config.predictive_unit_image or UNSET_IMAGE
         self._unit_path = {unit: image} if unit else {}
@@ -303,7 +302,7 @@ class Dispatcher:
     ) -> dict[str, Any]:
         """Merge as the original did; odd request values pass through untouched when nothing
         has to be merged into them (REST requests are not schema-checked), else they are 400."""
-        model_tags = self.model.optional("tags", None) if self._has_tags else None
+        model_tags = self.model.optional("tags", None)
         if model_tags or runtime_tags:
             tags = {**_mapping(tags, "tags"), **(model_tags or {}), **(runtime_tags or {})}
         meta: dict[str, Any] = {}

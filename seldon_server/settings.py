@@ -632,6 +632,10 @@ PROCESS_NOTES = (
     "(exit 1, or 4 when load() failed). SIGTERM/SIGINT drain in-flight REST requests and gRPC",
     "calls for up to --graceful-timeout seconds, then remaining processes are killed (exit 0",
     "when everything stopped by itself).",
+    "",
+    "exit codes: 0 clean stop; 1 a serving process failed or had to be killed; 2 bad option or",
+    "--parameters value (nothing started); 3 the model class cannot be imported or created, or",
+    "init_metadata() raised; 4 load() raised; 130 interrupted during start-up.",
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import sys
 import threading
@@ -128,6 +129,38 @@ def active_tracer() -> Any:
     return None if _state is None else _state.tracer
 
 
+# The modules each backend imports, and how to install them when one is missing.
+_BACKEND_MODULES: Final[dict[str, tuple[tuple[str, ...], str]]] = {
+    "otel": (
+        (
+            "opentracing",
+            "opentelemetry.sdk.trace",
+            "opentelemetry.shim.opentracing_shim",
+            "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
+        ),
+        "pip install seldon-server",
+    ),
+    "jaeger": (("opentracing", "jaeger_client"), "pip install 'seldon-server[jaeger]'"),
+}
+
+
+def check_backend(backend: str, jaeger_config_path: str | None) -> None:
+    """Fail early, without importing the backend, if tracing could not start in a worker.
+
+    Raises:
+        TracingError: a module the backend needs is not installed, or the config file is bad.
+    """
+    modules, install = _BACKEND_MODULES[backend]
+    for name in modules:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ImportError:  # a parent package is missing
+            found = False
+        if not found:
+            raise TracingError(f"the {backend} backend needs {name!r}: {install}")
+    load_tracing_config(jaeger_config_path)
+
+
 def _import_otel() -> None:
     try:
         import opentelemetry.exporter.otlp.proto.grpc.trace_exporter  # noqa: F401
@@ -135,9 +168,7 @@ def _import_otel() -> None:
         import opentelemetry.shim.opentracing_shim  # noqa: F401
         import opentracing  # noqa: F401
     except ImportError as exc:
-        raise TracingError(
-            f"tracing needs the extra: pip install 'seldon-server[tracing]' ({exc})"
-        ) from exc
+        raise TracingError(f"the otel backend cannot be imported: {exc}") from exc
 
 
 def _init_otel(service_name: str, sampler: SamplerConfig, endpoint: str) -> tuple[Any, Any]:
@@ -314,7 +345,7 @@ def _init_jaeger(service_name: str, config: dict[str, Any], host: str, port: int
         import jaeger_client
     except ImportError as exc:
         raise TracingError(
-            f"the jaeger backend needs the extra: pip install 'seldon-server[jaeger]' ({exc})"
+            f"the jaeger backend cannot be imported: {exc} ({_BACKEND_MODULES['jaeger'][1]})"
         ) from exc
     settings = config or {
         "sampler": {"type": "const", "param": 1},

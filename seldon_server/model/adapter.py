@@ -40,9 +40,13 @@ HOOKS = (
 _DEFAULT_NAMES: dict[int, list[str]] = {}
 
 
-def _is_component_default(user_class: type, name: str) -> bool:
-    """A hook inherited unchanged from a SeldonComponent base (ours or Seldon Core's)."""
-    attr = inspect.getattr_static(user_class, name, None)
+def _is_component_default(obj: Any, name: str) -> bool:
+    """A hook inherited unchanged from a SeldonComponent base (ours or Seldon Core's).
+
+    Looked up on the instance first, as attribute access does: a hook or attribute assigned in
+    `__init__` (`self.class_names = [...]`) overrides the class's placeholder.
+    """
+    attr = inspect.getattr_static(obj, name, None)
     if attr is None:
         return False
     if attr is getattr(SeldonComponent, name, object()):
@@ -65,8 +69,17 @@ class UserModel:
 
     def __init__(self, obj: Any) -> None:
         self.obj = obj
-        user_class = type(obj)
-        self.defaults = frozenset(h for h in HOOKS if _is_component_default(user_class, h))
+        self.ready = threading.Event()
+        self._warned: set[str] = set()
+        self._inspect()
+
+    def _inspect(self) -> None:
+        """Build the hook table from the instance (then its class), as attribute access sees it.
+
+        Run at construction and again after load(), which may assign hooks or attributes.
+        """
+        obj = self.obj
+        self.defaults = frozenset(h for h in HOOKS if _is_component_default(obj, h))
         self.present = frozenset(
             h for h in HOOKS if h not in self.defaults and getattr(obj, h, None) is not None
         )
@@ -81,10 +94,20 @@ class UserModel:
         self._routing_keyword = "send_feedback" in self.present and _accepts_keyword(
             obj.send_feedback, "routing"
         )
-        self.ready = threading.Event()
-        for name in sorted(self.present):
+        # The deprecated attribute form (a list, not a method) is read per reply, as the original.
+        self._class_names_attribute = "class_names" in self.present and not callable(
+            obj.class_names
+        )
+        self._warn_deprecated()
+
+    def _warn_deprecated(self) -> None:
+        """One line per deprecated hook form, the first time it is seen."""
+        for name in sorted(self.present - self._warned):
             if name.endswith(("_rest", "_grpc")):
                 logger.warning("%s is deprecated. Please use %s_raw", name, name.rsplit("_", 1)[0])
+        if self._class_names_attribute and "class_names" not in self._warned:
+            logger.info("class_names attribute is deprecated. Please define a class_names method")
+        self._warned |= self.present
 
     def has(self, hook: str) -> bool:
         return hook in self.present
@@ -124,12 +147,11 @@ class UserModel:
 
     def class_names(self, ncols: int) -> list[str]:
         """class_names() (or the deprecated attribute), else t:0..t:n-1."""
+        if self._class_names_attribute:
+            return list(self.obj.class_names)
         if "class_names" in self.present:
-            attr = self.obj.class_names
-            if not callable(attr):
-                return list(attr)
             try:
-                return list(attr())
+                return list(self.obj.class_names())
             except SeldonNotImplementedError:
                 pass
         names = _DEFAULT_NAMES.get(ncols)
@@ -144,4 +166,5 @@ class UserModel:
                 self.obj.load()
             except NotImplementedError:
                 logger.info("load() is not implemented; continuing")
+            self._inspect()
         self.ready.set()

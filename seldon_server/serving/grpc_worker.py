@@ -55,7 +55,7 @@ def serve(plan: ServingPlan, index: int) -> int:
     try:
         load_model(plan.model, settings.interface_name)
     except ModelLoadError as exc:
-        log_load_failure(exc)
+        log_load_failure(exc, plan.first_failure)
         server.server.stop(None)
         return ExitCode.LOAD_FAILED
     server.mark_serving()

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
-from gunicorn.errors import AppImportError
+from gunicorn.errors import HaltServer
 
 from seldon_server import metrics
 from seldon_server.rest.app import RestOptions, create_app
@@ -104,9 +104,10 @@ class SeldonGunicorn(BaseApplication):
             with _heartbeat(self.worker):
                 load_model(self.plan.model, self.plan.settings.interface_name)
         except ModelLoadError as exc:
-            log_load_failure(exc)
-            # AppImportError makes the master halt with APP_LOAD_ERROR instead of respawning.
-            raise AppImportError(str(exc)) from exc
+            log_load_failure(exc, self.plan.first_failure)
+            # This exit status makes the master halt instead of respawning (and, unlike
+            # AppImportError, gunicorn prints nothing more about it).
+            raise SystemExit(Arbiter.APP_LOAD_ERROR) from exc
         return app
 
     def run(self) -> None:
@@ -165,6 +166,9 @@ def _serve_gunicorn(plan: ServingPlan) -> int:
             raise  # a worker leaving: keep gunicorn's own exit code for the master to read
         code = exc.code if isinstance(exc.code, int) else 1
         return ExitCode.LOAD_FAILED if code == Arbiter.APP_LOAD_ERROR else code
+    except HaltServer as exc:  # halted while stopping: a worker's load() failed meanwhile
+        load_failed = exc.exit_status == Arbiter.APP_LOAD_ERROR
+        return ExitCode.LOAD_FAILED if load_failed else ExitCode.FAILURE
     except RuntimeError as exc:  # gunicorn's start-up errors, as BaseApplication.run reports them
         logger.error("Gunicorn failed: %s", exc)
         return ExitCode.FAILURE
@@ -210,7 +214,7 @@ def _serve_debug(plan: ServingPlan) -> int:
     try:
         load_model(plan.model, settings.interface_name)
     except ModelLoadError as exc:
-        log_load_failure(exc)
+        log_load_failure(exc, plan.first_failure)
         server.server_close()
         return ExitCode.LOAD_FAILED
     thread = threading.Thread(target=server.serve_forever, name="rest-debug", daemon=True)

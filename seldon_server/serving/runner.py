@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -52,6 +53,8 @@ def run(settings: Settings, user_object: Any) -> int:
     and whatever remains at the deadline is SIGKILLed. Exit 0 when everything stopped in time.
     Children are SIGKILLed by the kernel should this process die abruptly (Linux).
     """
+    if settings.tracing:
+        settings = _tracing_or_off(settings)
     model = UserModel(user_object)
     try:
         init_metadata = model.optional("init_metadata", None)
@@ -74,6 +77,18 @@ def run(settings: Settings, user_object: Any) -> int:
                 return ExitCode.LOAD_FAILED
             logger.info("Model loaded once before forking (--preload)")
         return _serve(settings, model, metadata.value)
+
+
+def _tracing_or_off(settings: Settings) -> Settings:
+    """Tracing that cannot start is switched off with one error line; serving goes on."""
+    from seldon_server import tracing  # stdlib-only at import; the backend is only looked up
+
+    try:
+        tracing.check_backend(settings.tracing_backend, settings.jaeger_config_path)
+    except tracing.TracingError as exc:
+        logger.error("Tracing is off: %s", exc)
+        return dataclasses.replace(settings, tracing=False)
+    return settings
 
 
 def _plan(settings: Settings, model: UserModel, metadata: Any, grpc_port: int) -> ServingPlan:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import multiprocessing
+from dataclasses import dataclass, field
 from typing import Any
 
 from seldon_server.dispatch import DispatchConfig, Dispatcher
@@ -23,6 +24,8 @@ class ServingPlan:
     metadata: dict[str, Any] | None  # None: the metadata failed validation
     grpc_port: int  # the gRPC port actually reserved (the setting may be 0)
     grace: float  # how long a child may drain in-flight work once told to stop
+    # Taken by the first serving process whose load() fails, so that one alone logs it.
+    first_failure: Any = field(default_factory=multiprocessing.Lock)
 
 
 @dataclass
@@ -67,12 +70,24 @@ def start_services(plan: ServingPlan) -> ProcessServices:
     services = ProcessServices(Dispatcher(plan.model, config, recorder), recorder)
     if settings.tracing:
         services.tracer = _start_tracer(settings)
+    if services.tracer is not None:
         services.dispatcher.user_span = _child_spans(services.tracer)
     return services
 
 
 def _start_tracer(settings: Settings) -> Any:
+    """This process's tracer; None, with one error line, if it cannot start (serving goes on)."""
     from seldon_server import tracing  # only with tracing on: it pulls in OpenTelemetry
+
+    try:
+        return _init_tracer(settings)
+    except tracing.TracingError as exc:
+        logger.error("Tracing is off in this process: %s", exc)
+        return None
+
+
+def _init_tracer(settings: Settings) -> Any:
+    from seldon_server import tracing
 
     return tracing.init_tracer(
         settings.interface_name,
@@ -120,6 +135,13 @@ def load_model(model: UserModel, interface_name: str) -> None:
         raise ModelLoadError(message) from exc
 
 
-def log_load_failure(error: ModelLoadError) -> None:
-    """The start-up error line, with the user's traceback: the bug is in their load()."""
-    logger.error("%s", error, exc_info=error.__cause__)
+def log_load_failure(error: ModelLoadError, first_failure: Any = None) -> None:
+    """The start-up error line, with the user's traceback: the bug is in their load().
+
+    Every serving process loads the model, so all of them usually fail alike: only the first
+    (the one that takes `first_failure`, a lock shared through fork) logs it.
+    """
+    if first_failure is None or first_failure.acquire(block=False):
+        logger.error("%s", error, exc_info=error.__cause__)
+    else:
+        logger.debug("%s (already reported by another process)", error)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
+import re
 import threading
 from collections.abc import Iterator
 from concurrent import futures
@@ -90,3 +93,35 @@ def test_rest_and_grpc_spans_join_the_incoming_traces(
     call_span, user_span = by_name["/seldon.protos.Model/Predict"], by_name["predict"]
     assert int.from_bytes(call_span.parent_span_id, "big") == CALLER_SPAN
     assert user_span.parent_span_id == call_span.span_id
+
+
+def test_tracing_is_part_of_the_default_install() -> None:
+    """`pip install seldon-server` (the image, s2i, the README) brings the default backend."""
+    requirements = importlib.metadata.requires("seldon-server") or []
+    unconditional = {_project_name(r) for r in requirements if "extra ==" not in r}
+    assert {
+        "opentracing",
+        "opentelemetry-sdk",
+        "opentelemetry-opentracing-shim",
+        "opentelemetry-exporter-otlp-proto-grpc",
+    } <= unconditional
+
+
+def _project_name(requirement: str) -> str:
+    return re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0].lower()
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("jaeger_client") is not None, reason="jaeger-client is installed"
+)
+def test_missing_backend_turns_tracing_off_and_serves(launch: Launcher) -> None:
+    """A backend that is not installed: one error line, then REST and gRPC serve as usual."""
+    server = launch("--tracing", "--tracing-backend", "jaeger", "--workers", "2")
+    server.wait_ready()
+    assert server.predict_rest({"x": 1}).status_code == 200
+    with grpc_channel(server.grpc_port) as channel:
+        assert server.predict_grpc(channel, {"x": 1}) is not None
+    assert server.stop() == ExitCode.OK
+    off = [line for line in server.log().splitlines() if "Tracing is off" in line]
+    assert len(off) == 1, server.log()
+    assert "jaeger_client" in off[0] and "seldon-server[jaeger]" in off[0]
