@@ -5,24 +5,29 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from google.protobuf import any_pb2, json_format
 
 from seldon_server.codecs import numpy as np_codec
-from seldon_server.codecs import proto as proto_codec
-from seldon_server.codecs.message import Message
+from seldon_server.codecs.message import Feedback, Message, hook_forms, is_custom_data
 from seldon_server.custom_metrics import validate_metrics
-from seldon_server.errors import BadDataError, BadMetricError, SeldonNotImplementedError
+from seldon_server.errors import (
+    BadDataError,
+    BadMetricError,
+    ModelNotReadyError,
+    SeldonNotImplementedError,
+)
 from seldon_server.metrics import MetricsSink, NullMetrics
 from seldon_server.model.adapter import UserModel
 from seldon_server.model.component import SeldonResponse
 
 logger = logging.getLogger(__name__)
+
+RAW_HOOKS = hook_forms("raw")
 
 # The `method` label of custom metrics, per hook (as the original's metric tags).
 METRIC_METHOD = {
@@ -37,15 +42,28 @@ METRIC_METHOD = {
 
 
 class TransportCodec(Protocol):
-    """What the dispatcher needs from a transport: decoding, and raw-response metrics."""
+    """What the dispatcher needs from a transport; every protocol detail lives behind it.
 
-    name: str  # "rest" or "grpc": selects the deprecated <hook>_rest / <hook>_grpc variants
+    `native` is the request as the transport parsed it (a JSON object, a SeldonMessage, its
+    bytes, or a protobuf Feedback); only the codec looks inside.
+    """
+
+    # hook -> its deprecated per-transport form (predict -> predict_rest), called before *_raw
+    legacy_hooks: Mapping[str, str]
 
     def decode(self, native: Any) -> Message: ...
 
     def decode_list(self, native: Any) -> list[Message]: ...
 
-    def native(self, native: Any) -> Any: ...  # the request as a raw hook receives it
+    def decode_feedback(self, native: Any) -> Feedback: ...
+
+    def feedback_reward(self, native: Any) -> float: ...
+
+    def native(self, native: Any) -> Any: ...  # the request as a *_raw hook receives it
+
+    def legacy_native(self, hook: str, native: Any) -> Any: ...  # ... and a <hook>_rest one
+
+    def raw_reply(self, hook: str, reply: Any) -> Any: ...  # a raw hook's reply, made sendable
 
     def take_raw_metrics(self, response: Any, keep: bool) -> list[dict[str, Any]]: ...
 
@@ -96,6 +114,11 @@ class Dispatcher:
 
     # -- operations ------------------------------------------------------------------------
 
+    @property
+    def ready(self) -> bool:
+        """Whether load() has finished; every operation but readiness itself waits for it."""
+        return self.model.ready.is_set()
+
     def predict(self, native: Any, codec: TransportCodec) -> Raw | Message:
         return self._transform("predict", native, codec, fallback_identity=False)
 
@@ -106,6 +129,7 @@ class Dispatcher:
         return self._transform("transform_output", native, codec, fallback_identity=True)
 
     def route(self, native: Any, codec: TransportCodec) -> Raw | Message:
+        self._check_ready()
         raw = self._raw_hook("route", native, codec)
         if raw is not None:
             return raw
@@ -125,6 +149,7 @@ class Dispatcher:
         return self._payload(np.array([[result.data]]), request, meta)
 
     def aggregate(self, native: Any, codec: TransportCodec) -> Raw | Message:
+        self._check_ready()
         raw = self._raw_hook("aggregate", native, codec)
         if raw is not None:
             return raw
@@ -152,48 +177,36 @@ class Dispatcher:
         meta = self._build_meta(tags, inherited + metrics, result.tags, puid, request_path)
         return self._payload(result.data, first, meta)
 
-    def send_feedback(self, feedback: Any, codec: TransportCodec) -> Raw | Message:
-        """`feedback` is a Feedback proto on both transports (REST parses the JSON strictly)."""
-        if self.config.executor_enabled and feedback.reward:
-            self.metrics.record_feedback(feedback.reward)
-        legacy = f"send_feedback_{codec.name}"
-        if self.model.has(legacy):
-            arg = json_format.MessageToJson(feedback) if codec.name == "rest" else feedback
-            return Raw(_as_seldon_message(self.model.call(legacy, arg)))
-        if self.model.has("send_feedback_raw"):
-            try:
-                response = self.model.call("send_feedback_raw", feedback)
-            except SeldonNotImplementedError:
-                pass
-            else:
-                response = _as_seldon_message(response)
-                self._record_raw_metrics("send_feedback", response, proto_codec.GRPC_CODEC)
-                return Raw(response)
-        features, encoding = proto_codec.datadef_to_array(feedback.request.data)
-        truth, _ = proto_codec.datadef_to_array(feedback.truth.data)
-        names = list(feedback.request.data.names)
-        key = self.config.predictive_unit_id or "0"
-        routing_map = feedback.response.meta.routing
-        routing = routing_map.get(key)
+    def send_feedback(self, native: Any, codec: TransportCodec) -> Raw | Message:
+        self._check_ready()
+        reward = codec.feedback_reward(native)
+        if self.config.executor_enabled and reward:
+            self.metrics.record_feedback(reward)
+        raw = self._raw_hook("send_feedback", native, codec)
+        if raw is not None:
+            return raw
+        feedback = codec.decode_feedback(native)
+        request = feedback.request
+        routing = feedback.routing.get(self.config.predictive_unit_id or "0")
         data: Any = None
         if self.model.has("send_feedback"):
             try:
                 with self.user_span("send_feedback"):
                     data = self.model.call_feedback(
-                        features, names, feedback.reward, truth, routing
+                        request.value, request.names, reward, feedback.truth, routing
                     )
             except SeldonNotImplementedError:
                 data = None
         result = SeldonResponse.create(data)
         metrics = self._custom_metrics("send_feedback", result.metrics)
-        request_kind = feedback.request.WhichOneof("data_oneof")
-        shape = Message(request_kind, None, names, encoding if request_kind == "data" else None)
-        meta = self._build_meta({}, metrics, result.tags, feedback.request.meta.puid, {})
+        puid = (request.meta or {}).get("puid")
+        meta = self._build_meta({}, metrics, result.tags, puid, {})
         value = np.array([]) if result.data is None else result.data
-        return self._payload(value, shape, meta)
+        return self._payload(value, request, meta)
 
     def health_status(self) -> Raw | Message:
         """Health probes never call metrics() (they used to bump custom counters)."""
+        self._check_ready()
         if self.model.has("health_status_raw"):
             try:
                 return Raw(self.model.call("health_status_raw"))
@@ -213,9 +226,14 @@ class Dispatcher:
 
     # -- steps -----------------------------------------------------------------------------
 
+    def _check_ready(self) -> None:
+        if not self.model.ready.is_set():
+            raise ModelNotReadyError()
+
     def _transform(
         self, hook: str, native: Any, codec: TransportCodec, *, fallback_identity: bool
     ) -> Raw | Message:
+        self._check_ready()
         raw = self._raw_hook(hook, native, codec)
         if raw is not None:
             return raw
@@ -235,23 +253,27 @@ class Dispatcher:
         return self._payload(result.data, request, meta)
 
     def _raw_hook(self, hook: str, native: Any, codec: TransportCodec) -> Raw | None:
+        """The deprecated per-transport hook, else `<hook>_raw`, given the native request."""
         if not self.model.has_raw_variant(hook):
             return None
-        legacy = f"{hook}_{codec.name}"
+        legacy = codec.legacy_hooks[hook]
         if self.model.has(legacy):
             with self.user_span(legacy):
-                return Raw(self.model.call(legacy, codec.native(native)))
-        if not self.model.has(f"{hook}_raw"):
+                reply = self.model.call(legacy, codec.legacy_native(hook, native))
+            return Raw(codec.raw_reply(hook, reply))
+        raw_hook = RAW_HOOKS[hook]
+        if not self.model.has(raw_hook):
             return None
         try:
-            with self.user_span(f"{hook}_raw"):
-                response = self.model.call(f"{hook}_raw", codec.native(native))
+            with self.user_span(raw_hook):
+                reply = self.model.call(raw_hook, codec.native(native))
         except SeldonNotImplementedError:
             return None
+        response = codec.raw_reply(hook, reply)
         self._record_raw_metrics(hook, response, codec)
         return Raw(response)
 
-    def _record_raw_metrics(self, hook: str, response: Any, codec: Any) -> None:
+    def _record_raw_metrics(self, hook: str, response: Any, codec: TransportCodec) -> None:
         keep = self.config.include_metrics_in_client_response
         metrics = codec.take_raw_metrics(response, keep)
         if metrics:
@@ -328,7 +350,7 @@ class Dispatcher:
             return Message("binData", bytes(value), meta=meta)
         if isinstance(value, str):
             return Message("strData", value, meta=meta)
-        if isinstance(value, any_pb2.Any):
+        if is_custom_data(value):
             return Message("customData", value, meta=meta)
         if not isinstance(value, list | np.ndarray):
             raise BadDataError(
@@ -383,17 +405,3 @@ def _check_metrics(metrics: Any) -> None:
         except (TypeError, ValueError):
             text = repr(metrics)
         raise BadMetricError(f"Bad metric created during request: {text}")
-
-
-def _as_seldon_message(value: Any) -> Any:
-    """Legacy feedback hooks may return a dict or JSON text; the reply is always a SeldonMessage."""
-    if isinstance(value, proto_codec.SeldonMessage):
-        return value
-    if isinstance(value, str | bytes):
-        value = json.loads(value)
-    message = proto_codec.SeldonMessage()
-    try:
-        json_format.ParseDict(value or {}, message)
-    except (json_format.ParseError, TypeError, ValueError) as exc:
-        raise BadDataError(f"Invalid JSON: {exc}") from exc
-    return message

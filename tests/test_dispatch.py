@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +22,7 @@ from seldon_server.errors import (
     BAD_METRIC,
     BadDataError,
     BadMetricError,
+    ModelNotReadyError,
     SeldonError,
     SeldonMicroserviceException,
     SeldonNotImplementedError,
@@ -707,3 +710,42 @@ def test_seldon_response_runtime_tags_on_transforms(call: Call, dispatcher: Any)
     out = call(dispatcher(Tagger()), "transform_output", {"strData": "x"})
     metric = {"key": "c", "type": "COUNTER", "value": 2.0}
     assert out == {"strData": "x", "meta": {"tags": {"runtime": "yes"}, "metrics": [metric]}}
+
+
+# -- the core speaks no transport -------------------------------------------------------------
+
+
+def test_dispatch_imports_no_transport() -> None:
+    """The core (dispatch, model, message types) loads without Flask, grpc or protobuf."""
+    code = (
+        "import sys, seldon_server.dispatch\n"
+        "loaded = [m for m in ('flask', 'werkzeug', 'grpc', 'google.protobuf', 'gunicorn')"
+        " if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    "operation",
+    ["predict", "transform_input", "transform_output", "route", "aggregate", "send_feedback"],
+)
+def test_every_operation_waits_for_load(dispatcher: Any, operation: str) -> None:
+    """Readiness lives in the dispatcher: no front end can call the model before load()."""
+    model = models.Router()
+    d = dispatcher(model, load=False)
+    assert not d.ready
+    body: Any = {"data": {"ndarray": [[1]]}}
+    if operation == "send_feedback":
+        body = feedback({"request": body, "reward": 1})
+    with pytest.raises(ModelNotReadyError):
+        getattr(d, operation)(body, json_codec.REST_CODEC)
+    with pytest.raises(ModelNotReadyError):
+        d.health_status()
+    assert model.calls == {}
+    d.model.load()
+    assert d.ready
+    try:
+        getattr(d, operation)(body, json_codec.REST_CODEC)
+    except SeldonError as exc:  # e.g. no aggregate hook: anything but "not ready"
+        assert not isinstance(exc, ModelNotReadyError)

@@ -6,16 +6,19 @@ import base64
 import binascii
 import json as stdlib_json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import orjson
+from google.protobuf import json_format
 
 from seldon_server.codecs import numpy as np_codec
+from seldon_server.codecs import proto as proto_codec
 from seldon_server.codecs import tftensor
-from seldon_server.codecs.message import Message
-from seldon_server.codecs.proto import take_raw_metrics
+from seldon_server.codecs.message import Message, hook_forms
 from seldon_server.errors import BadDataError
+from seldon_server.proto import prediction_pb2
 
 _ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
 # orjson and the stdlib encoder (what Flask's jsonify used) print floats differently only for
@@ -237,15 +240,53 @@ def _encode_data(msg: Message) -> dict[str, Any]:
     return {msg.encoding or "ndarray": payload, "names": msg.names}
 
 
-class RestCodec:
-    """The REST side of dispatch: JSON objects, with ints kept as ints."""
+def parse_feedback(body: Any) -> Any:
+    """A Feedback JSON body -> protobuf Feedback, strictly (unknown fields are 400s).
 
-    name = "rest"
+    Unlike every other REST body, feedback goes through protobuf on purpose: the original did,
+    so its users' send_feedback receives doubles and its reply follows protobuf's JSON mapping.
+    """
+    if not isinstance(body, dict):
+        raise BadDataError(f"Invalid request data type: {body}")
+    feedback = prediction_pb2.Feedback()
+    try:
+        json_format.ParseDict(body, feedback)
+    except (json_format.ParseError, TypeError, ValueError) as exc:
+        raise BadDataError(f"Invalid JSON: {exc}") from exc
+    return feedback
+
+
+def render_feedback(msg: Message) -> bytes:
+    """A feedback reply, in protobuf's JSON mapping (see parse_feedback)."""
+    return dumps(json_format.MessageToDict(proto_codec.encode(msg)))
+
+
+def render_raw(value: Any) -> bytes:
+    """A raw hook's reply: its JSON as it is, a SeldonMessage in protobuf's JSON mapping."""
+    if isinstance(value, proto_codec.SeldonMessage):
+        value = json_format.MessageToDict(value)
+    return dumps(value)
+
+
+def _legacy_native(hook: str, native: Any) -> Any:
+    """send_feedback_rest receives the Feedback as JSON text, the others the parsed body."""
+    return json_format.MessageToJson(native) if hook == "send_feedback" else native
+
+
+class RestCodec:
+    """The REST side of dispatch: JSON objects, with ints kept as ints; feedback as protobuf."""
+
+    legacy_hooks: Mapping[str, str] = hook_forms("rest")
     decode = staticmethod(decode)
+    decode_feedback = staticmethod(proto_codec.decode_feedback)
+    feedback_reward = staticmethod(proto_codec.feedback_reward)
+    legacy_native = staticmethod(_legacy_native)
+    raw_reply = staticmethod(proto_codec.raw_reply)
+    take_raw_metrics = staticmethod(proto_codec.take_raw_metrics)
 
     @staticmethod
     def native(native: Any) -> Any:
-        return native  # raw hooks receive the parsed JSON as it is
+        return native  # raw hooks receive the parsed JSON (or the Feedback) as it is
 
     @staticmethod
     def decode_list(native: Any) -> list[Message]:
@@ -256,8 +297,6 @@ class RestCodec:
         else:
             raise BadDataError(f"Invalid request data type: {native}")
         return [decode(message) for message in messages]
-
-    take_raw_metrics = staticmethod(take_raw_metrics)
 
 
 REST_CODEC = RestCodec()

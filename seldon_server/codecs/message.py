@@ -1,7 +1,8 @@
-"""The internal message both transports decode into and encode from."""
+"""The internal messages every transport decodes into and encodes from."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -28,3 +29,37 @@ class Message:
     encoding: Encoding | None = None
     meta: dict[str, Any] | None = None
     array: np.ndarray | None = None
+
+
+@dataclass(slots=True)
+class Feedback:
+    """A Feedback message decoded: the request it rates (features), the truth and the reward."""
+
+    request: Message
+    truth: Any
+    reward: float
+    routing: Mapping[str, int]  # the rated response's meta.routing: unit name -> branch
+
+
+# The hooks with a *_raw form, which receives the transport's own message, and a deprecated
+# per-transport form (<hook>_rest, <hook>_grpc) that is tried before it.
+RAW_CAPABLE_HOOKS = (
+    "predict",
+    "transform_input",
+    "transform_output",
+    "route",
+    "aggregate",
+    "send_feedback",
+)
+
+
+def hook_forms(suffix: str) -> dict[str, str]:
+    """hook -> one of its other forms, e.g. hook_forms("raw")["predict"] == "predict_raw"."""
+    return {hook: f"{hook}_{suffix}" for hook in RAW_CAPABLE_HOOKS}
+
+
+def is_custom_data(value: Any) -> bool:
+    """A protobuf Any: what a hook returns to answer `customData` (gRPC only)."""
+    from google.protobuf import any_pb2  # cached after the first call; rare results only
+
+    return isinstance(value, any_pb2.Any)

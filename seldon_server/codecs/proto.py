@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -11,7 +13,7 @@ from google.protobuf.message import DecodeError
 
 from seldon_server.codecs import numpy as np_codec
 from seldon_server.codecs import seldon_bytes, tftensor
-from seldon_server.codecs.message import Message
+from seldon_server.codecs.message import Feedback, Message, hook_forms
 from seldon_server.codecs.meta_bytes import fill_meta
 from seldon_server.codecs.wire import (
     decode_numeric_list_value,
@@ -199,11 +201,64 @@ class SerializedRequest:
         return self._decoded
 
 
+def decode_feedback(feedback: Any) -> Feedback:
+    """A protobuf Feedback -> internal feedback (features and truth as arrays, as the original)."""
+    features, encoding = datadef_to_array(feedback.request.data)
+    truth, _ = datadef_to_array(feedback.truth.data)
+    kind = feedback.request.WhichOneof("data_oneof")
+    puid = feedback.request.meta.puid
+    request = Message(
+        kind,
+        features,
+        list(feedback.request.data.names),
+        encoding if kind == "data" else None,
+        {"puid": puid} if puid else {},
+    )
+    return Feedback(request, truth, feedback.reward, feedback.response.meta.routing)
+
+
+def feedback_reward(feedback: Any) -> float:
+    return feedback.reward  # type: ignore[no-any-return]
+
+
+def as_seldon_message(value: Any) -> Any:
+    """A feedback hook's reply (SeldonMessage, dict or JSON text) as the SeldonMessage sent back."""
+    if isinstance(value, SeldonMessage):
+        return value
+    if isinstance(value, str | bytes):
+        value = json.loads(value)
+    message = SeldonMessage()
+    try:
+        json_format.ParseDict(value or {}, message)
+    except (json_format.ParseError, TypeError, ValueError) as exc:
+        raise BadDataError(f"Invalid JSON: {exc}") from exc
+    return message
+
+
+def raw_reply(hook: str, reply: Any) -> Any:
+    """Raw hooks answer as they like, except that feedback always answers a SeldonMessage."""
+    return as_seldon_message(reply) if hook == "send_feedback" else reply
+
+
+def encode_raw(value: Any) -> bytes:
+    """A raw hook's reply (SeldonMessage or dict) as the serialized SeldonMessage."""
+    if isinstance(value, SeldonMessage):
+        return value.SerializeToString()  # type: ignore[no-any-return]
+    if isinstance(value, dict):
+        message = SeldonMessage()
+        json_format.ParseDict(value, message, ignore_unknown_fields=True)
+        return message.SerializeToString()  # type: ignore[no-any-return]
+    raise TypeError(f"raw hook returned {type(value).__name__}, expected a SeldonMessage or dict")
+
+
 class GrpcCodec:
     """The gRPC side of dispatch: protobuf requests, or SeldonMessages still in their bytes."""
 
-    name = "grpc"
+    legacy_hooks: Mapping[str, str] = hook_forms("grpc")
     take_raw_metrics = staticmethod(take_raw_metrics)
+    decode_feedback = staticmethod(decode_feedback)
+    feedback_reward = staticmethod(feedback_reward)
+    raw_reply = staticmethod(raw_reply)
 
     @staticmethod
     def decode(native: Any) -> Message:
@@ -215,6 +270,10 @@ class GrpcCodec:
     def native(native: Any) -> Any:
         """What a raw hook receives: always a SeldonMessage."""
         return native.message() if native.__class__ is SerializedRequest else native
+
+    @staticmethod
+    def legacy_native(hook: str, native: Any) -> Any:
+        return GrpcCodec.native(native)
 
     @staticmethod
     def decode_list(native: Any) -> list[Message]:

@@ -7,18 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
-from google.protobuf import json_format
 
 from seldon_server.codecs import proto as proto_codec
 from seldon_server.codecs.message import Message
 from seldon_server.codecs.proto import SerializedRequest
 from seldon_server.dispatch import Dispatcher, Raw
-from seldon_server.errors import (
-    ModelNotReadyError,
-    SeldonError,
-    as_seldon_error,
-    grpc_code_name,
-)
+from seldon_server.errors import SeldonError, as_seldon_error, grpc_code_name
 from seldon_server.proto import prediction_pb2
 
 logger = logging.getLogger(__name__)
@@ -82,8 +76,6 @@ def _serve(
         if problem is not None:
             abort_undecodable(context, problem)
     try:
-        if not dispatcher.model.ready.is_set():
-            raise ModelNotReadyError()
         return _reply(operation(request, CODEC))
     except SeldonError as exc:
         error = exc
@@ -102,16 +94,9 @@ def abort_undecodable(context: grpc.ServicerContext, problem: str) -> None:
 
 def _reply(result: Raw | Message) -> bytes:
     """The serialized SeldonMessage: ours, or a raw hook's message (or dict)."""
-    if not isinstance(result, Raw):
-        return proto_codec.encode_bytes(result)
-    value = result.value
-    if isinstance(value, prediction_pb2.SeldonMessage):
-        return value.SerializeToString()  # type: ignore[no-any-return]
-    if isinstance(value, dict):
-        message = prediction_pb2.SeldonMessage()
-        json_format.ParseDict(value, message, ignore_unknown_fields=True)
-        return message.SerializeToString()  # type: ignore[no-any-return]
-    raise TypeError(f"raw hook returned {type(value).__name__}, expected a SeldonMessage or dict")
+    if isinstance(result, Raw):
+        return proto_codec.encode_raw(result.value)
+    return proto_codec.encode_bytes(result)
 
 
 def _metadata_proto(metadata: dict[str, Any]) -> Any:

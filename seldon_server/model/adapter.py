@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from seldon_server.codecs.message import RAW_CAPABLE_HOOKS
 from seldon_server.errors import SeldonNotImplementedError
 from seldon_server.model.component import SeldonComponent
 
@@ -16,9 +17,7 @@ logger = logging.getLogger(__name__)
 # Hooks that take (X, feature_names) and, if their signature allows it, meta=.
 META_HOOKS = ("predict", "transform_input", "transform_output", "route")
 HOOKS = (
-    *META_HOOKS,
-    "aggregate",
-    "send_feedback",
+    *RAW_CAPABLE_HOOKS,
     "health_status",
     "health_status_raw",
     "metrics",
@@ -28,11 +27,7 @@ HOOKS = (
     "init_metadata",
     "load",
     "custom_service",
-    *(
-        f"{name}_{kind}"
-        for name in (*META_HOOKS, "aggregate", "send_feedback")
-        for kind in ("raw", "rest", "grpc")
-    ),
+    *(f"{hook}_{form}" for hook in RAW_CAPABLE_HOOKS for form in ("raw", "rest", "grpc")),
 )
 
 

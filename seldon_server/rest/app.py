@@ -6,19 +6,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, Flask, Response, request
-from google.protobuf import json_format
 
 from seldon_server.codecs import json as json_codec
-from seldon_server.codecs import proto as proto_codec
 from seldon_server.codecs.message import Message
 from seldon_server.dispatch import Dispatcher, Raw
-from seldon_server.errors import BadDataError, BadMetadataError, ModelNotReadyError
+from seldon_server.errors import BadMetadataError, ModelNotReadyError
 from seldon_server.rest.edge import Edge, Observer
 from seldon_server.rest.errors import error_response, register_error_handlers
 from seldon_server.rest.openapi import openapi_document
 from seldon_server.rest.requests import read_body
 
 JSON = "application/json"
+REST = json_codec.REST_CODEC
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ class _Views:
 
     def Predict(self) -> Response:
         passthrough = self.options.payload_passthrough
-        result = self._ready().predict(self._read(passthrough), json_codec.REST_CODEC)
+        result = self.dispatcher.predict(self._read(passthrough), REST)
         if passthrough and isinstance(result, Raw) and isinstance(result.value, str | bytes):
             return Response(result.value, 200, mimetype=JSON)
         response = _respond(result)
@@ -91,26 +90,28 @@ class _Views:
         return response
 
     def SendFeedback(self) -> Response:
-        feedback = _parse_feedback(self._read())
-        return _respond(self._ready().send_feedback(feedback, json_codec.REST_CODEC), proto=True)
+        result = self.dispatcher.send_feedback(json_codec.parse_feedback(self._read()), REST)
+        if isinstance(result, Raw):
+            return _respond(result)
+        return Response(json_codec.render_feedback(result), 200, mimetype=JSON)
 
     def TransformInput(self) -> Response:
-        return _respond(self._ready().transform_input(self._read(), json_codec.REST_CODEC))
+        return _respond(self.dispatcher.transform_input(self._read(), REST))
 
     def TransformOutput(self) -> Response:
-        return _respond(self._ready().transform_output(self._read(), json_codec.REST_CODEC))
+        return _respond(self.dispatcher.transform_output(self._read(), REST))
 
     def Route(self) -> Response:
-        return _respond(self._ready().route(self._read(), json_codec.REST_CODEC))
+        return _respond(self.dispatcher.route(self._read(), REST))
 
     def Aggregate(self) -> Response:
-        return _respond(self._ready().aggregate(self._read(), json_codec.REST_CODEC))
+        return _respond(self.dispatcher.aggregate(self._read(), REST))
 
     def HealthPing(self) -> Response:
         return Response("pong", 200, mimetype="text/html")
 
     def HealthStatus(self) -> Response:
-        return _respond(self._ready().health_status())
+        return _respond(self.dispatcher.health_status())
 
     def Metadata(self) -> Response:
         if self.options.metadata is None:
@@ -124,31 +125,19 @@ class _Views:
         return Response(json_codec.dumps({"status": "alive"}), 200, mimetype=JSON)
 
     def Ready(self) -> Response:
-        if not self.dispatcher.model.ready.is_set():
+        if not self.dispatcher.ready:
             return error_response(ModelNotReadyError())
         return Response(json_codec.dumps({"status": "ready"}), 200, mimetype=JSON)
 
     def _read(self, passthrough: bool = False) -> Any:
         return read_body(request, passthrough=passthrough, limit=self.options.max_request_size)
 
-    def _ready(self) -> Dispatcher:
-        if not self.dispatcher.model.ready.is_set():
-            raise ModelNotReadyError()
-        return self.dispatcher
 
-
-def _respond(result: Raw | Message, *, proto: bool = False) -> Response:
-    """Encode a dispatcher result; feedback replies follow protobuf's JSON rules."""
+def _respond(result: Raw | Message) -> Response:
+    """Encode a dispatcher result: a raw hook's reply as it is, ours through the REST codec."""
     if isinstance(result, Raw):
-        value = result.value
-        if isinstance(value, proto_codec.SeldonMessage):
-            value = json_format.MessageToDict(value)
-        return Response(json_codec.dumps(value), 200, mimetype=JSON)
-    if proto:
-        body = json_codec.dumps(json_format.MessageToDict(proto_codec.encode(result)))
-    else:
-        body = json_codec.render(result)
-    return Response(body, 200, mimetype=JSON)
+        return Response(json_codec.render_raw(result.value), 200, mimetype=JSON)
+    return Response(json_codec.render(result), 200, mimetype=JSON)
 
 
 def _status_code_in(result: Raw | Message) -> int | None:
@@ -160,14 +149,3 @@ def _status_code_in(result: Raw | Message) -> int | None:
     if isinstance(code, int) and 100 <= code <= 599:
         return code
     return None
-
-
-def _parse_feedback(body: Any) -> Any:
-    feedback = proto_codec.prediction_pb2.Feedback()
-    if not isinstance(body, dict):
-        raise BadDataError(f"Invalid request data type: {body}")
-    try:
-        json_format.ParseDict(body, feedback)
-    except (json_format.ParseError, TypeError, ValueError) as exc:
-        raise BadDataError(f"Invalid JSON: {exc}") from exc
-    return feedback
