@@ -10,12 +10,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from seldon_server import __version__
+from seldon_server.errors import BadParameterError
 from seldon_server.logging_setup import configure_logging
-from seldon_server.model.loader import UserModelImportError, import_user_class, instantiate
+from seldon_server.model.loader import (
+    UserModelImportError,
+    import_user_class,
+    instantiate,
+    parse_parameters,
+)
 from seldon_server.serving import ExitCode, run
 from seldon_server.settings import PROG, HelpRequested, Settings, SettingsError, help_text, resolve
 
 logger = logging.getLogger(__name__)
+PARAMETERS_SOURCES = "--parameters (or PREDICTIVE_UNIT_PARAMETERS)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,36 +31,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # The one place the environment is read for settings.
         settings = resolve(args, os.environ)
+        parameters = parse_parameters(settings.parameters)
     except HelpRequested as request:
         print(str(request) or help_text(), end="")
         return ExitCode.OK
     except SettingsError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
+    except BadParameterError as exc:
+        print(f"{PROG}: error: invalid {PARAMETERS_SOURCES}: {exc.message}", file=sys.stderr)
+        return ExitCode.USAGE
     configure_logging(settings.log_level)
     try:
-        return _serve(settings)
+        return _serve(settings, parameters)
     except KeyboardInterrupt:
         # Only before the server is up: afterwards the supervisor handles SIGINT itself.
         logger.info("Interrupted during start-up")
         return ExitCode.INTERRUPTED
 
 
-def _serve(settings: Settings) -> int:
+def _serve(settings: Settings, parameters: dict[str, Any]) -> int:
     _log_startup(settings)
     try:
-        user_object = _create_user_object(settings)
+        user_object = instantiate(import_user_class(settings.interface_name), parameters)
     except UserModelImportError as exc:
         logger.error("%s", exc)
         # The traceback points into the user's module; one line is enough unless asked.
         logger.debug("Traceback of the failure above", exc_info=exc.__cause__ or exc)
         return ExitCode.USER_MODEL
     return run(settings, user_object)
-
-
-def _create_user_object(settings: Settings) -> Any:
-    user_class = import_user_class(settings.interface_name)
-    return instantiate(user_class, settings.parameters)
 
 
 def _log_startup(settings: Settings) -> None:

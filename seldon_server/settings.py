@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import textwrap
@@ -16,7 +17,7 @@ from seldon_server.annotations import (
     REST_TIMEOUT_ANNOTATION,
     load_annotations,
 )
-from seldon_server.errors import BadParameterError
+from seldon_server.options import BOOL_EXPECTED, env_value, parse_bool
 
 PROG = "seldon-microservice"
 NOT_IMPLEMENTED = "NOT_IMPLEMENTED"
@@ -50,7 +51,6 @@ FLASK_BOOL_SETTINGS = (
     "TRAP_BAD_REQUEST_ERRORS",
     "USE_X_SENDFILE",
 )
-PARAMETER_TYPES = ("INT", "FLOAT", "DOUBLE", "STRING", "BOOL")
 
 
 class SettingsError(ValueError):
@@ -63,20 +63,6 @@ class HelpRequested(Exception):
 
 # --- value parsers: each takes the raw text and raises ValueError(<what was expected>) ----------
 
-_TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
-_FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
-_BOOL_EXPECTED = "expected a boolean (1/0/true/false/yes/no/t/f/on/off)"
-
-
-def parse_bool(raw: str) -> bool:
-    """Parse 1/0/true/false/yes/no/t/f/on/off (and y/n), case-insensitively."""
-    word = raw.strip().lower()
-    if word in _TRUE:
-        return True
-    if word in _FALSE:
-        return False
-    raise ValueError(_BOOL_EXPECTED)
-
 
 def _bool_or_int(raw: str) -> bool:
     """A boolean word, or an integer where non-zero means true (`TRACING=1` and `=true`)."""
@@ -87,7 +73,7 @@ def _bool_or_int(raw: str) -> bool:
     try:
         return int(raw.strip()) != 0
     except ValueError:
-        raise ValueError(_BOOL_EXPECTED + " or an integer") from None
+        raise ValueError(BOOL_EXPECTED + " or an integer") from None
 
 
 def _int_range(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -167,61 +153,23 @@ def _timeout_from_ms(raw: str) -> int:
     return max(1, int(millis / 1000))
 
 
-def parse_parameters(raw: str) -> dict[str, Any]:
-    """Type a `--parameters` JSON list of `{name, value, type}` into constructor kwargs.
-
-    Conversion failures raise `BadParameterError` with the original's messages.
-    """
+def _parameter_entries(raw: str) -> list[dict[str, Any]]:
+    """`--parameters` as given: a JSON list of {name, value, type} objects (typed at load)."""
     try:
         entries = json.loads(raw)
     except ValueError:
         entries = None
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise ValueError("expected a JSON list of {name, value, type} objects")
-    return dict(_typed_parameter(entry) for entry in entries)
-
-
-def _typed_parameter(entry: Mapping[str, Any]) -> tuple[str, Any]:
-    name, value, type_ = entry.get("name"), entry.get("value"), entry.get("type")
-    if not isinstance(name, str) or not name:
+    if not all(isinstance(e.get("name"), str) and e["name"] for e in entries):
         raise ValueError("every parameter needs a non-empty string 'name'")
-    convert = _PARAMETER_CONVERTERS.get(type_) if isinstance(type_, str) else None
-    if convert is None:
-        valid = ", ".join(PARAMETER_TYPES)
-        raise BadParameterError(f"Bad model parameter type: {type_} valid are {valid}")
-    try:
-        if value is None:
-            raise ValueError("no value")
-        return name, convert(value)
-    except (TypeError, ValueError):
-        raise BadParameterError(
-            f"Bad model parameter: {name} with value {value} can't be parsed as a {type_}"
-        ) from None
+    return entries
 
-
-def _parameter_int(value: Any) -> int:
-    # Reject what int() would silently coerce: True -> 1, 2.5 -> 2.
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise ValueError("not an integer")
-    return int(value)
-
-
-def _parameter_bool(value: Any) -> bool:
-    return value if isinstance(value, bool) else parse_bool(str(value))
-
-
-_PARAMETER_CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    "INT": _parameter_int,
-    "FLOAT": float,
-    "DOUBLE": float,
-    "STRING": str,
-    "BOOL": _parameter_bool,
-}
 
 _PORT = _int_range(0, 65535)
 
 
-# --- the option table -----------------------------------------------------------------------
+# --- the option table -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -229,7 +177,8 @@ class Option:
     """One setting: its flags, env vars (legacy Seldon names included), parser and default.
 
     Precedence is the command line, then each env var in order, then the pod annotation, then
-    the computed (`derive`) or plain default. An env var set to an empty string counts as unset.
+    the computed (`derive`) or plain default. An empty or blank env var counts as unset
+    (`seldon_server.options`, the rule both commands share).
     """
 
     name: str
@@ -254,190 +203,258 @@ class Option:
         return self.flags[0] if self.flags else self.env[0]
 
 
-# fmt: off
-OPTIONS: tuple[Option, ...] = (
-    Option("service_type", ("--service-type",), ("SERVICE_TYPE",), _upper, "MODEL",
-           "kind of predictive unit; every endpoint is served whatever the type",
-           metavar="TYPE", choices=SERVICE_TYPES),
-    Option("persistence", ("--persistence",), ("PERSISTENCE",), _int_range(0), 0,
-           "deprecated and ignored; non-zero only logs an error", metavar="N", bare="1"),
-    Option("parameters", ("--parameters",), ("PREDICTIVE_UNIT_PARAMETERS",), parse_parameters,
-           {}, "JSON list of {name, value, type} passed as keyword args to the model class; "
-           "type is one of INT, FLOAT, DOUBLE, STRING, BOOL",
-           metavar="JSON", shown_default="[]"),
-    Option("log_level", ("--log-level",), ("SELDON_LOG_LEVEL",), _upper, "INFO",
-           "log level (case-insensitive)", metavar="LEVEL", choices=LOG_LEVELS),
-    Option("debug", ("--debug",), ("SELDON_DEBUG",), parse_bool, False,
-           "serve REST and metrics with Flask's development server instead of gunicorn "
-           "(never Werkzeug's interactive debugger)", metavar="BOOL", bare="true"),
-    Option("tracing", ("--tracing",), ("TRACING",), _bool_or_int, False,
-           "enable OpenTracing spans (a boolean, or an integer where non-zero is true)",
-           metavar="BOOL", bare="true"),
-    Option("workers", ("--workers",), ("GUNICORN_WORKERS",), _int_range(1), 1,
-           "gunicorn worker processes for REST", metavar="N"),
-    Option("threads", ("--threads",), ("GUNICORN_THREADS",), _int_range(1), 1,
-           "threads per gunicorn worker (more than 1 selects the gthread worker)", metavar="N"),
-    Option("max_requests", ("--max-requests",), ("GUNICORN_MAX_REQUESTS",), _int_range(0), 0,
-           "recycle a gunicorn worker after this many requests (0: never)", metavar="N"),
-    Option("max_requests_jitter", ("--max-requests-jitter",), ("GUNICORN_MAX_REQUESTS_JITTER",),
-           _int_range(0), 0, "random jitter added to --max-requests", metavar="N"),
-    Option("keepalive", ("--keepalive",), ("GUNICORN_KEEPALIVE",), _int_range(0), 2,
-           "seconds to wait on a keep-alive connection (gthread only)", metavar="SECONDS"),
-    Option("single_threaded", ("--single-threaded",), ("FLASK_SINGLE_THREADED",), _bool_or_int,
-           False, "serve REST with one thread per worker, for models that are not thread-safe",
-           metavar="BOOL", bare="true"),
-    Option("http_port", ("--http-port",), ("PREDICTIVE_UNIT_HTTP_SERVICE_PORT",), _PORT, 9000,
-           "REST port", metavar="PORT"),
-    Option("grpc_port", ("--grpc-port",), ("PREDICTIVE_UNIT_GRPC_SERVICE_PORT",), _PORT, 5000,
-           "gRPC port", metavar="PORT"),
-    Option("metrics_port", ("--metrics-port",), ("PREDICTIVE_UNIT_METRICS_SERVICE_PORT",), _PORT,
-           6000, "Prometheus metrics port", metavar="PORT"),
-    Option("bind_address", ("--bind-address",), ("SELDON_BIND_ADDRESS",), _text, "0.0.0.0",
-           "address the REST, gRPC and metrics servers listen on", metavar="ADDRESS"),
-    Option("pidfile", ("--pidfile",), (), _text, None,
-           "write the REST master's PID to this file", metavar="PATH", shown_default="none"),
-    Option("access_log", ("--access-log",), ("GUNICORN_ACCESS_LOG",), parse_bool, False,
-           "write gunicorn access logs to stdout", metavar="BOOL", bare="true"),
-    Option("grpc_threads", ("--grpc-threads",), ("GRPC_THREADS",), _int_range(1), 1,
-           "thread pool size of each gRPC worker", metavar="N"),
-    Option("grpc_workers", ("--grpc-workers",), ("GRPC_WORKERS",), _int_range(0), 1,
-           "gRPC server processes (0 disables gRPC)", metavar="N"),
-    Option("metrics_endpoint", (), ("PREDICTIVE_UNIT_METRICS_ENDPOINT",), _url_path, "/metrics",
-           "path of the Prometheus endpoint on the metrics port", metavar="PATH"),
-    Option("payload_passthrough", (), ("PAYLOAD_PASSTHROUGH",), parse_bool, False,
-           "hand *_raw hooks the undecoded request body", metavar="BOOL"),
-    Option("filter_metrics_access_logs", (), ("FILTER_METRICS_ACCESS_LOGS",), parse_bool, None,
-           "drop access-log lines for the metrics path", metavar="BOOL",
-           derive=lambda resolved: not resolved["debug"], shown_default="true unless debug"),
-    Option("include_metrics_in_client_response", (), ("INCLUDE_METRICS_IN_CLIENT_RESPONSE",),
-           parse_bool, True, "keep custom metrics in the response's meta.metrics",
-           metavar="BOOL"),
-    Option("model_metadata", (), ("MODEL_METADATA",), _raw, "",
-           "model metadata as YAML or JSON, overriding init_metadata()", metavar="YAML",
-           shown_default="unset"),
-    Option("predictive_unit_id", (), ("PREDICTIVE_UNIT_ID",), _raw, "",
-           "graph node name (requestPath key, metrics model_name)", metavar="NAME",
-           shown_default="unset"),
-    Option("predictive_unit_image", (), ("PREDICTIVE_UNIT_IMAGE",), _raw, "",
-           "container image (requestPath value, metrics and metadata name/version)",
-           metavar="IMAGE", shown_default="unset"),
-    Option("predictor_id", (), ("PREDICTOR_ID",), _raw, NOT_IMPLEMENTED,
-           "predictor name (metrics label)", metavar="NAME"),
-    Option("predictor_version", (), ("PREDICTOR_LABELS",), _labels_version, NOT_IMPLEMENTED,
-           "predictor labels as JSON; its 'version' is a metrics label", metavar="JSON"),
-    Option("deployment_id", (), ("SELDON_DEPLOYMENT_ID",), _raw, NOT_IMPLEMENTED,
-           "SeldonDeployment name (metrics label)", metavar="NAME"),
-    Option("executor_enabled", (), ("SELDON_EXECUTOR_ENABLED",), parse_bool, True,
-           "false is the legacy mode: feedback reward metrics are not recorded", metavar="BOOL"),
-    Option("jaeger_agent_host", (), ("JAEGER_AGENT_HOST",), _text, "0.0.0.0",
-           "Jaeger agent host (jaeger tracer)", metavar="HOST"),
-    Option("jaeger_agent_port", (), ("JAEGER_AGENT_PORT",), _PORT, 5775,
-           "Jaeger agent UDP port (jaeger tracer)", metavar="PORT"),
-    Option("jaeger_config_path", (), ("JAEGER_CONFIG_PATH",), _text, None,
-           "YAML jaeger-client config file, replacing the built-in one", metavar="PATH",
-           shown_default="unset"),
-    Option("jaeger_extra_tags", (), ("JAEGER_EXTRA_TAGS",), _tags, (),
-           "comma-separated Flask request attributes added as tags to REST spans",
-           metavar="NAMES", shown_default="unset"),
-    Option("tracing_backend", ("--tracing-backend",), ("SELDON_TRACING_BACKEND",), _lower,
-           "otel", "tracer behind the OpenTracing API: otel (OpenTelemetry SDK exporting OTLP) "
-           "or jaeger (legacy jaeger-client; install seldon-server[jaeger])",
-           metavar="BACKEND", choices=("otel", "jaeger")),
-    Option("otlp_endpoint", (), ("OTEL_EXPORTER_OTLP_ENDPOINT",), _text, None,
-           "OTLP collector endpoint for the OpenTelemetry tracer", metavar="URL",
-           shown_default="unset"),
-    Option("use_multiprocess_package", (), ("USE_MULTIPROCESS_PACKAGE",), _raw, None,
-           "accepted for compatibility and ignored (no multiprocessing IPC is used)",
-           ignored=True),
-    Option("annotations_path", ("--annotations-path",), ("SELDON_ANNOTATIONS_PATH",), _text,
-           DEFAULT_ANNOTATIONS_PATH, "Kubernetes downward-API annotations file", metavar="PATH"),
-    Option("rest_timeout", ("--timeout",), ("GUNICORN_TIMEOUT",), _int_range(0),
-           DEFAULT_REST_TIMEOUT, "REST worker timeout in seconds (0 disables it)",
-           metavar="SECONDS", annotation=REST_TIMEOUT_ANNOTATION,
-           annotation_parse=_timeout_from_ms,
-           shown_default=f"from the annotation (ms, at least 1 s), else {DEFAULT_REST_TIMEOUT}"),
-    Option("grpc_max_message_size", ("--grpc-max-message-size",),
-           ("SELDON_GRPC_MAX_MESSAGE_SIZE",), _int_range(1), None,
-           "gRPC max send and receive message size in bytes", metavar="BYTES",
-           annotation=GRPC_MAX_MESSAGE_SIZE_ANNOTATION, annotation_parse=_int_range(1),
-           shown_default="annotation, else grpcio's default"),
-    Option("max_request_size", ("--max-request-size",), ("SELDON_MAX_REQUEST_SIZE",),
-           _int_range(1), DEFAULT_MAX_REQUEST_SIZE, "largest REST request body in bytes",
-           metavar="BYTES", shown_default=f"{DEFAULT_MAX_REQUEST_SIZE} (100 MiB)"),
-    Option("preload", ("--preload",), ("SELDON_PRELOAD",), parse_bool, False,
-           "load the model once before forking workers (for fork-safe models)",
-           metavar="BOOL", bare="true"),
-    Option("graceful_timeout", ("--graceful-timeout",), ("SELDON_GRACEFUL_TIMEOUT",),
-           _non_negative_float, 30.0, "seconds to drain in-flight requests on shutdown",
-           metavar="SECONDS", shown_default="30"),
-    Option("flask_config", (), tuple(f"FLASK_{name}" for name in FLASK_BOOL_SETTINGS), parse_bool,
-           {}, "booleans copied into the Flask config of the REST and metrics apps",
-           metavar="BOOL", gather_prefix="FLASK_", shown_default="unset"),
-    Option("flask_debug", (), ("FLASK_DEBUG",), _raw, None,
-           "never honoured: Werkzeug's interactive debugger is a remote shell", ignored=True),
-)
-# fmt: on
-
-_BY_FLAG: dict[str, Option] = {flag: opt for opt in OPTIONS for flag in opt.flags}
+_OPTION_KEY = "seldon_option"
 
 
-# --- the resolved settings ------------------------------------------------------------------
+def option(
+    *flags: str,
+    env: str | tuple[str, ...] = (),
+    parse: Callable[[str], Any],
+    default: Any,
+    help: str,
+    **details: Any,
+) -> Any:
+    """One row of the option table, as a `Settings` field (see `Option` for `details`)."""
+    names = (env,) if isinstance(env, str) else env
+    row = Option("", flags, names, parse, default, help, **details)
+    return field(metadata={_OPTION_KEY: row})
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Every server setting, resolved once by `resolve()`; see `help_text()` for each option."""
+    """Every server setting, resolved once by `resolve()`; see `help_text()` for each option.
 
-    interface_name: str
-    service_type: str
-    persistence: int
-    parameters: dict[str, Any]
-    log_level: str
-    debug: bool
-    tracing: bool
-    workers: int
-    threads: int
-    max_requests: int
-    max_requests_jitter: int
-    keepalive: int
-    single_threaded: bool
-    http_port: int
-    grpc_port: int
-    metrics_port: int
-    bind_address: str
-    pidfile: str | None
-    access_log: bool
-    grpc_threads: int
-    grpc_workers: int
-    metrics_endpoint: str
-    payload_passthrough: bool
-    filter_metrics_access_logs: bool
-    include_metrics_in_client_response: bool
-    model_metadata: str
-    predictive_unit_id: str
-    predictive_unit_image: str
-    predictor_id: str
-    predictor_version: str
-    deployment_id: str
-    executor_enabled: bool
-    jaeger_agent_host: str
-    jaeger_agent_port: int
-    jaeger_config_path: str | None
-    jaeger_extra_tags: tuple[str, ...]
-    tracing_backend: str
-    otlp_endpoint: str | None
-    annotations_path: str
-    rest_timeout: int
-    grpc_max_message_size: int | None
-    max_request_size: int
-    preload: bool
-    graceful_timeout: float
-    flask_config: dict[str, bool]
+    The fields below are the option table: each is declared once, with its flags, env vars,
+    parser, default and help, and `OPTIONS` is read off them in this order (an option's `derive`
+    may use the ones before it).
+    """
+
+    interface_name: str  # the positional INTERFACE_NAME, not an option
+    # fmt: off
+    service_type: str = option(
+        "--service-type", env="SERVICE_TYPE", parse=_upper, default="MODEL",
+        help="kind of predictive unit; every endpoint is served whatever the type", metavar="TYPE",
+        choices=SERVICE_TYPES,
+    )
+    persistence: int = option(
+        "--persistence", env="PERSISTENCE", parse=_int_range(0), default=0,
+        help="deprecated and ignored; non-zero only logs an error", metavar="N", bare="1",
+    )
+    parameters: list[dict[str, Any]] = option(
+        "--parameters", env="PREDICTIVE_UNIT_PARAMETERS", parse=_parameter_entries, default=[],
+        help="JSON list of {name, value, type} passed as keyword args to the model class; type "
+             "is one of INT, FLOAT, DOUBLE, STRING, BOOL", metavar="JSON", shown_default="[]",
+    )
+    log_level: str = option(
+        "--log-level", env="SELDON_LOG_LEVEL", parse=_upper, default="INFO",
+        help="log level (case-insensitive)", metavar="LEVEL", choices=LOG_LEVELS,
+    )
+    debug: bool = option(
+        "--debug", env="SELDON_DEBUG", parse=parse_bool, default=False,
+        help="serve REST and metrics with Flask's development server instead of gunicorn (never"
+             " Werkzeug's interactive debugger)", metavar="BOOL", bare="true",
+    )
+    tracing: bool = option(
+        "--tracing", env="TRACING", parse=_bool_or_int, default=False,
+        help="enable OpenTracing spans (a boolean, or an integer where non-zero is true)",
+        metavar="BOOL", bare="true",
+    )
+    workers: int = option(
+        "--workers", env="GUNICORN_WORKERS", parse=_int_range(1), default=1,
+        help="gunicorn worker processes for REST", metavar="N",
+    )
+    threads: int = option(
+        "--threads", env="GUNICORN_THREADS", parse=_int_range(1), default=1,
+        help="threads per gunicorn worker (more than 1 selects the gthread worker)", metavar="N",
+    )
+    max_requests: int = option(
+        "--max-requests", env="GUNICORN_MAX_REQUESTS", parse=_int_range(0), default=0,
+        help="recycle a gunicorn worker after this many requests (0: never)", metavar="N",
+    )
+    max_requests_jitter: int = option(
+        "--max-requests-jitter", env="GUNICORN_MAX_REQUESTS_JITTER", parse=_int_range(0),
+        default=0, help="random jitter added to --max-requests", metavar="N",
+    )
+    keepalive: int = option(
+        "--keepalive", env="GUNICORN_KEEPALIVE", parse=_int_range(0), default=2,
+        help="seconds to wait on a keep-alive connection (gthread only)", metavar="SECONDS",
+    )
+    single_threaded: bool = option(
+        "--single-threaded", env="FLASK_SINGLE_THREADED", parse=_bool_or_int, default=False,
+        help="serve REST with one thread per worker, for models that are not thread-safe",
+        metavar="BOOL", bare="true",
+    )
+    http_port: int = option(
+        "--http-port", env="PREDICTIVE_UNIT_HTTP_SERVICE_PORT", parse=_PORT, default=9000,
+        help="REST port", metavar="PORT",
+    )
+    grpc_port: int = option(
+        "--grpc-port", env="PREDICTIVE_UNIT_GRPC_SERVICE_PORT", parse=_PORT, default=5000,
+        help="gRPC port", metavar="PORT",
+    )
+    metrics_port: int = option(
+        "--metrics-port", env="PREDICTIVE_UNIT_METRICS_SERVICE_PORT", parse=_PORT, default=6000,
+        help="Prometheus metrics port", metavar="PORT",
+    )
+    bind_address: str = option(
+        "--bind-address", env="SELDON_BIND_ADDRESS", parse=_text, default="0.0.0.0",
+        help="address the REST, gRPC and metrics servers listen on", metavar="ADDRESS",
+    )
+    pidfile: str | None = option(
+        "--pidfile", parse=_text, default=None, help="write the REST master's PID to this file",
+        metavar="PATH", shown_default="none",
+    )
+    access_log: bool = option(
+        "--access-log", env="GUNICORN_ACCESS_LOG", parse=parse_bool, default=False,
+        help="write gunicorn access logs to stdout", metavar="BOOL", bare="true",
+    )
+    grpc_threads: int = option(
+        "--grpc-threads", env="GRPC_THREADS", parse=_int_range(1), default=1,
+        help="thread pool size of each gRPC worker", metavar="N",
+    )
+    grpc_workers: int = option(
+        "--grpc-workers", env="GRPC_WORKERS", parse=_int_range(0), default=1,
+        help="gRPC server processes (0 disables gRPC)", metavar="N",
+    )
+    metrics_endpoint: str = option(
+        env="PREDICTIVE_UNIT_METRICS_ENDPOINT", parse=_url_path, default="/metrics",
+        help="path of the Prometheus endpoint on the metrics port", metavar="PATH",
+    )
+    payload_passthrough: bool = option(
+        env="PAYLOAD_PASSTHROUGH", parse=parse_bool, default=False,
+        help="hand *_raw hooks the undecoded request body", metavar="BOOL",
+    )
+    filter_metrics_access_logs: bool = option(
+        env="FILTER_METRICS_ACCESS_LOGS", parse=parse_bool, default=None,
+        help="drop access-log lines for the metrics path", metavar="BOOL",
+        derive=lambda resolved: not resolved["debug"], shown_default="true unless debug",
+    )
+    include_metrics_in_client_response: bool = option(
+        env="INCLUDE_METRICS_IN_CLIENT_RESPONSE", parse=parse_bool, default=True,
+        help="keep custom metrics in the response's meta.metrics", metavar="BOOL",
+    )
+    model_metadata: str = option(
+        env="MODEL_METADATA", parse=_raw, default="",
+        help="model metadata as YAML or JSON, overriding init_metadata()", metavar="YAML",
+        shown_default="unset",
+    )
+    predictive_unit_id: str = option(
+        env="PREDICTIVE_UNIT_ID", parse=_raw, default="",
+        help="graph node name (requestPath key, metrics model_name)", metavar="NAME",
+        shown_default="unset",
+    )
+    predictive_unit_image: str = option(
+        env="PREDICTIVE_UNIT_IMAGE", parse=_raw, default="",
+        help="container image (requestPath value, metrics and metadata name/version)",
+        metavar="IMAGE", shown_default="unset",
+    )
+    predictor_id: str = option(
+        env="PREDICTOR_ID", parse=_raw, default=NOT_IMPLEMENTED,
+        help="predictor name (metrics label)", metavar="NAME",
+    )
+    predictor_version: str = option(
+        env="PREDICTOR_LABELS", parse=_labels_version, default=NOT_IMPLEMENTED,
+        help="predictor labels as JSON; its 'version' is a metrics label", metavar="JSON",
+    )
+    deployment_id: str = option(
+        env="SELDON_DEPLOYMENT_ID", parse=_raw, default=NOT_IMPLEMENTED,
+        help="SeldonDeployment name (metrics label)", metavar="NAME",
+    )
+    executor_enabled: bool = option(
+        env="SELDON_EXECUTOR_ENABLED", parse=parse_bool, default=True,
+        help="false is the legacy mode: feedback reward metrics are not recorded", metavar="BOOL",
+    )
+    jaeger_agent_host: str = option(
+        env="JAEGER_AGENT_HOST", parse=_text, default="0.0.0.0",
+        help="Jaeger agent host (jaeger tracer)", metavar="HOST",
+    )
+    jaeger_agent_port: int = option(
+        env="JAEGER_AGENT_PORT", parse=_PORT, default=5775,
+        help="Jaeger agent UDP port (jaeger tracer)", metavar="PORT",
+    )
+    jaeger_config_path: str | None = option(
+        env="JAEGER_CONFIG_PATH", parse=_text, default=None,
+        help="YAML jaeger-client config file, replacing the built-in one", metavar="PATH",
+        shown_default="unset",
+    )
+    jaeger_extra_tags: tuple[str, ...] = option(
+        env="JAEGER_EXTRA_TAGS", parse=_tags, default=(),
+        help="comma-separated Flask request attributes added as tags to REST spans",
+        metavar="NAMES", shown_default="unset",
+    )
+    tracing_backend: str = option(
+        "--tracing-backend", env="SELDON_TRACING_BACKEND", parse=_lower, default="otel",
+        help="tracer behind the OpenTracing API: otel (OpenTelemetry SDK exporting OTLP) or "
+             "jaeger (legacy jaeger-client; install seldon-server[jaeger])", metavar="BACKEND",
+        choices=("otel", "jaeger"),
+    )
+    otlp_endpoint: str | None = option(
+        env="OTEL_EXPORTER_OTLP_ENDPOINT", parse=_text, default=None,
+        help="OTLP collector endpoint for the OpenTelemetry tracer", metavar="URL",
+        shown_default="unset",
+    )
+    annotations_path: str = option(
+        "--annotations-path", env="SELDON_ANNOTATIONS_PATH", parse=_text,
+        default=DEFAULT_ANNOTATIONS_PATH, help="Kubernetes downward-API annotations file",
+        metavar="PATH",
+    )
+    rest_timeout: int = option(
+        "--timeout", env="GUNICORN_TIMEOUT", parse=_int_range(0), default=DEFAULT_REST_TIMEOUT,
+        help="REST worker timeout in seconds (0 disables it)", metavar="SECONDS",
+        annotation=REST_TIMEOUT_ANNOTATION, annotation_parse=_timeout_from_ms,
+        shown_default=f"from the annotation (ms, at least 1 s), else {DEFAULT_REST_TIMEOUT}",
+    )
+    grpc_max_message_size: int | None = option(
+        "--grpc-max-message-size", env="SELDON_GRPC_MAX_MESSAGE_SIZE", parse=_int_range(1),
+        default=None, help="gRPC max send and receive message size in bytes", metavar="BYTES",
+        annotation=GRPC_MAX_MESSAGE_SIZE_ANNOTATION, annotation_parse=_int_range(1),
+        shown_default="annotation, else grpcio's default",
+    )
+    max_request_size: int = option(
+        "--max-request-size", env="SELDON_MAX_REQUEST_SIZE", parse=_int_range(1),
+        default=DEFAULT_MAX_REQUEST_SIZE, help="largest REST request body in bytes",
+        metavar="BYTES", shown_default=f"{DEFAULT_MAX_REQUEST_SIZE} (100 MiB)",
+    )
+    preload: bool = option(
+        "--preload", env="SELDON_PRELOAD", parse=parse_bool, default=False,
+        help="load the model once before forking workers (for fork-safe models)", metavar="BOOL",
+        bare="true",
+    )
+    graceful_timeout: float = option(
+        "--graceful-timeout", env="SELDON_GRACEFUL_TIMEOUT", parse=_non_negative_float,
+        default=30.0, help="seconds to drain in-flight requests on shutdown", metavar="SECONDS",
+        shown_default="30",
+    )
+    flask_config: dict[str, bool] = option(
+        env=tuple(f"FLASK_{name}" for name in FLASK_BOOL_SETTINGS), parse=parse_bool, default={},
+        help="booleans copied into the Flask config of the REST and metrics apps", metavar="BOOL",
+        shown_default="unset", gather_prefix="FLASK_",
+    )
+    # fmt: on
 
     @property
     def rest_threads(self) -> int:
         """Threads per REST worker: 1 when single-threaded, else `threads`."""
         return 1 if self.single_threaded else self.threads
+
+
+# Environment variables accepted for compatibility and never stored.
+IGNORED: tuple[Option, ...] = (
+    Option("use_multiprocess_package", (), ("USE_MULTIPROCESS_PACKAGE",), _raw, None,
+           "accepted for compatibility and ignored (no multiprocessing IPC is used)",
+           ignored=True),
+    Option("flask_debug", (), ("FLASK_DEBUG",), _raw, None,
+           "never honoured: Werkzeug's interactive debugger is a remote shell", ignored=True),
+)  # fmt: skip
+OPTIONS: tuple[Option, ...] = (
+    *(
+        dataclasses.replace(f.metadata[_OPTION_KEY], name=f.name)
+        for f in dataclasses.fields(Settings)
+        if _OPTION_KEY in f.metadata
+    ),
+    *IGNORED,
+)
+_BY_FLAG: dict[str, Option] = {flag: opt for opt in OPTIONS for flag in opt.flags}
 
 
 # --- resolution -----------------------------------------------------------------------------
@@ -477,7 +494,7 @@ class _Sources:
         if opt.gather_prefix:
             return self._gather(opt)
         for name in opt.env:
-            from_env = _env(self.environ, name)
+            from_env = env_value(self.environ, name)
             if from_env is not None:
                 return _convert(opt, from_env, opt.flags[0] if opt.flags else name, f"env {name}")
         if opt.annotation and opt.annotation_parse:
@@ -492,7 +509,7 @@ class _Sources:
     def _gather(self, opt: Option) -> dict[str, Any]:
         gathered = {}
         for name in opt.env:
-            raw = _env(self.environ, name)
+            raw = env_value(self.environ, name)
             if raw is not None:
                 key = name.removeprefix(opt.gather_prefix)
                 gathered[key] = _convert(opt, raw, name, f"env {name}")
@@ -509,12 +526,6 @@ class _Sources:
         return self._annotations
 
 
-def _env(environ: Mapping[str, str], name: str) -> str | None:
-    # Templates often render an unset value as VAR="": treat it as unset, not as garbage.
-    raw = environ.get(name)
-    return raw if raw is not None and raw.strip() else None
-
-
 def _convert(
     opt: Option,
     raw: str,
@@ -526,7 +537,7 @@ def _convert(
         value = (parse or opt.parse)(raw)
         if opt.choices and value not in opt.choices:
             raise ValueError("expected one of " + ", ".join(opt.choices))
-    except (ValueError, BadParameterError) as exc:
+    except ValueError as exc:
         reason = " ".join(str(exc).split())
         raise SettingsError(
             f"invalid value {_shorten(raw)} for {label} (from {source}): {reason}"
@@ -603,7 +614,7 @@ def help_text(prog: str = PROG) -> str:
         "",
         "Serve a Seldon Core v1 model class over REST, gRPC and Prometheus metrics.",
         "Each option comes from the command line, else its env var, else (where listed) a pod",
-        "annotation, else its default. An env var set to an empty string counts as unset.",
+        "annotation, else its default. An env var that is empty or blank counts as unset.",
         "Booleans accept 1/0/true/false/yes/no/t/f/on/off.",
         "",
         "positional arguments:",

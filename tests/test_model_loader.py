@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
+from seldon_server.errors import BadParameterError
 from seldon_server.model.loader import (
     UserModelImportError,
     import_user_class,
     instantiate,
+    parse_parameters,
     split_interface_name,
 )
 
@@ -113,3 +115,63 @@ def test_instantiate_errors_name_the_class() -> None:
 
     with pytest.raises(UserModelImportError, match="no weights"):
         instantiate(Failing, {})
+
+
+# --- parameters -------------------------------------------------------------------------------
+
+
+def _entry(value: Any, type_: str, name: str = "p") -> list[dict[str, Any]]:
+    return [{"name": name, "value": value, "type": type_}]
+
+
+def test_parameters_are_typed() -> None:
+    entries = [
+        *_entry("3", "INT", "i"),
+        *_entry("1.5", "FLOAT", "f"),
+        *_entry("2", "DOUBLE", "d"),
+        *_entry("hello", "STRING", "s"),
+        *_entry("yes", "BOOL", "b"),
+        *_entry(4, "INT", "n"),
+        *_entry(False, "BOOL", "c"),
+    ]
+    params = parse_parameters(entries)
+    assert params == {"i": 3, "f": 1.5, "d": 2.0, "s": "hello", "b": True, "n": 4, "c": False}
+    assert isinstance(params["d"], float)
+
+
+@pytest.mark.parametrize("raw", ["y", "yes", "t", "true", "on", "1", "TRUE"])
+def test_bool_parameter_true(raw: str) -> None:
+    assert parse_parameters(_entry(raw, "BOOL")) == {"p": True}
+
+
+@pytest.mark.parametrize("raw", ["n", "no", "f", "false", "off", "0"])
+def test_bool_parameter_false(raw: str) -> None:
+    assert parse_parameters(_entry(raw, "BOOL")) == {"p": False}
+
+
+@pytest.mark.parametrize(
+    ("value", "type_"),
+    [
+        ("abc", "INT"),
+        ("1.5", "INT"),
+        (2.5, "INT"),
+        (True, "INT"),
+        ("x", "FLOAT"),
+        ("maybe", "BOOL"),
+    ],
+)
+def test_bad_parameter_value_message(value: Any, type_: str) -> None:
+    with pytest.raises(BadParameterError) as info:
+        parse_parameters(_entry(value, type_))
+    assert info.value.message == (
+        f"Bad model parameter: p with value {value} can't be parsed as a {type_}"
+    )
+    assert info.value.reason == "MICROSERVICE_BAD_PARAMETER"
+
+
+def test_bad_parameter_type_message() -> None:
+    with pytest.raises(BadParameterError) as info:
+        parse_parameters(_entry("1", "LONG"))
+    assert info.value.message == (
+        "Bad model parameter type: LONG valid are INT, FLOAT, DOUBLE, STRING, BOOL"
+    )

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from seldon_server.options import parse_bool
 from seldon_server.settings import (
     DEFAULT_MAX_REQUEST_SIZE,
     OPTIONS,
@@ -15,8 +16,6 @@ from seldon_server.settings import (
     Settings,
     SettingsError,
     help_text,
-    parse_bool,
-    parse_parameters,
     resolve,
 )
 
@@ -48,7 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "interface_name": MODEL,
     "service_type": "MODEL",
     "persistence": 0,
-    "parameters": {},
+    "parameters": [],
     "log_level": "INFO",
     "debug": False,
     "tracing": False,
@@ -98,9 +97,9 @@ SAMPLES: dict[str, tuple[str | None, Any, str | None, Any]] = {
     "persistence": ("2", 2, "1", 1),
     "parameters": (
         '[{"name": "a", "value": "1", "type": "INT"}]',
-        {"a": 1},
+        [{"name": "a", "value": "1", "type": "INT"}],
         '[{"name": "b", "value": "x", "type": "STRING"}]',
-        {"b": "x"},
+        [{"name": "b", "value": "x", "type": "STRING"}],
     ),
     "log_level": ("error", "ERROR", "debug", "DEBUG"),
     "debug": ("false", False, "true", True),
@@ -373,62 +372,23 @@ def test_other_string_checks() -> None:
 # --- parameters -------------------------------------------------------------------------------
 
 
-def test_parameters_are_typed() -> None:
-    raw = (
-        '[{"name": "i", "value": "3", "type": "INT"},'
-        ' {"name": "f", "value": "1.5", "type": "FLOAT"},'
-        ' {"name": "d", "value": "2", "type": "DOUBLE"},'
-        ' {"name": "s", "value": "hello", "type": "STRING"},'
-        ' {"name": "b", "value": "yes", "type": "BOOL"},'
-        ' {"name": "n", "value": 4, "type": "INT"},'
-        ' {"name": "c", "value": false, "type": "BOOL"}]'
-    )
-    params = _resolve(["--parameters", raw]).parameters
-    assert params == {"i": 3, "f": 1.5, "d": 2.0, "s": "hello", "b": True, "n": 4, "c": False}
-    assert isinstance(params["d"], float)
-
-
-@pytest.mark.parametrize("raw", ["y", "yes", "t", "true", "on", "1", "TRUE"])
-def test_bool_parameter_true(raw: str) -> None:
-    assert parse_parameters(f'[{{"name": "b", "value": "{raw}", "type": "BOOL"}}]') == {"b": True}
-
-
-@pytest.mark.parametrize("raw", ["n", "no", "f", "false", "off", "0"])
-def test_bool_parameter_false(raw: str) -> None:
-    assert parse_parameters(f'[{{"name": "b", "value": "{raw}", "type": "BOOL"}}]') == {"b": False}
+def test_parameters_are_kept_as_given_for_the_loader() -> None:
+    raw = '[{"name": "i", "value": "3", "type": "INT"}, {"name": "n", "value": 4, "type": "X"}]'
+    assert _resolve(["--parameters", raw]).parameters == [
+        {"name": "i", "value": "3", "type": "INT"},
+        {"name": "n", "value": 4, "type": "X"},  # typed (and rejected) by the loader
+    ]
+    env = {"PREDICTIVE_UNIT_PARAMETERS": '[{"name": "e", "value": "1", "type": "INT"}]'}
+    assert _resolve(env=env).parameters == [{"name": "e", "value": "1", "type": "INT"}]
 
 
 @pytest.mark.parametrize(
-    ("value", "type_"),
-    [('"abc"', "INT"), ('"1.5"', "INT"), ("2.5", "INT"), ('"x"', "FLOAT"), ('"maybe"', "BOOL")],
+    "raw", ["not json", '{"name": "a"}', "[1, 2]", '[{"value": "1"}]', '[{"name": ""}]']
 )
-def test_bad_parameter_value_message(value: str, type_: str) -> None:
-    raw = f'[{{"name": "p", "value": {value}, "type": "{type_}"}}]'
-    shown = value.strip('"')
-    message = _error(env={"PREDICTIVE_UNIT_PARAMETERS": raw})
-    assert message.startswith("invalid value ")
-    assert "for --parameters (from env PREDICTIVE_UNIT_PARAMETERS): " in message
-    assert message.endswith(
-        f"Bad model parameter: p with value {shown} can't be parsed as a {type_}"
-    )
-
-
-def test_bad_parameter_type_message() -> None:
-    raw = '[{"name": "p", "value": "1", "type": "LONG"}]'
-    assert _error(["--parameters", raw]).endswith(
-        "Bad model parameter type: LONG valid are INT, FLOAT, DOUBLE, STRING, BOOL"
-    )
-
-
-def test_bad_parameter_error_keeps_seldon_reason() -> None:
-    with pytest.raises(SettingsError) as info:
-        _resolve(["--parameters", '[{"name": "p", "value": "1", "type": "LONG"}]'])
-    assert getattr(info.value.__cause__, "reason", None) == "MICROSERVICE_BAD_PARAMETER"
-
-
-@pytest.mark.parametrize("raw", ["not json", '{"name": "a"}', "[1, 2]", '[{"value": "1"}]'])
 def test_malformed_parameters(raw: str) -> None:
     assert "for --parameters (from the command line): " in _error(["--parameters", raw])
+    env = {"PREDICTIVE_UNIT_PARAMETERS": raw}
+    assert "for --parameters (from env PREDICTIVE_UNIT_PARAMETERS): " in _error(env=env)
 
 
 # --- annotations ------------------------------------------------------------------------------
@@ -567,3 +527,31 @@ def test_help_text_lists_every_option() -> None:
         assert opt.help.split()[0] in text
     assert "annotation seldon.io/rest-timeout" in text
     assert "else 60" in text
+
+
+# --- one declaration per option ---------------------------------------------------------------
+
+
+def test_every_settings_field_is_one_option_row() -> None:
+    """Settings is the table: each field but INTERFACE_NAME carries its option, in order."""
+    stored = [opt.name for opt in OPTIONS if not opt.ignored]
+    assert stored == [f.name for f in dataclasses.fields(Settings)][1:]
+    assert all(opt.flags or opt.env for opt in OPTIONS)
+    flags = [flag for opt in OPTIONS for flag in opt.flags]
+    assert len(flags) == len(set(flags))
+
+
+def test_empty_env_rule_is_shared_with_the_batch_processor() -> None:
+    """Both commands: an empty or blank env var is unset, an empty boolean flag an error."""
+    from seldon_server.batch.config import ConfigError
+    from seldon_server.batch.config import resolve as resolve_batch
+
+    base = ["--deployment-name", "d", "--input-data-path", "in.txt"]
+    for blank in ("", "   "):
+        assert resolve_batch(base, {"SELDON_BATCH_USE_SSL": blank}).use_ssl is False
+        assert resolve_batch(base, {"SELDON_BATCH_WORKERS": blank}).workers == 1
+        assert _resolve(env={"SELDON_DEBUG": blank, "GUNICORN_WORKERS": blank}).debug is False
+    with pytest.raises(ConfigError):
+        resolve_batch([*base, "--use-ssl", ""], {})
+    with pytest.raises(SettingsError):
+        _resolve(["--access-log", ""])

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from seldon_server.options import env_value, parse_bool
+
 PROG = "seldon-batch-processor"
 
 
@@ -34,20 +36,6 @@ _EXIT_CODE_TEXT = {
 
 class ConfigError(Exception):
     """A one-line description of a bad option value or combination."""
-
-
-_TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
-_FALSE = frozenset({"0", "false", "f", "no", "n", "off", ""})
-
-
-def parse_bool(text: str) -> bool:
-    """Parse a boolean the way click's BOOL does (1/0, true/false, yes/no, t/f, on/off)."""
-    lowered = text.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ValueError(f"{text!r} is not a boolean")
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +229,12 @@ def _show(value: Any) -> str:
 
 
 def _epilog() -> str:
-    lines = ["exit codes:"]
+    lines = [
+        "Each option comes from the command line, else its env var, else its default. An env var",
+        "that is empty or blank counts as unset. Booleans accept 1/0/true/false/yes/no/t/f/on/off.",
+        "",
+        "exit codes:",
+    ]
     lines += [f"  {int(code):<4} {code.name}: {_EXIT_CODE_TEXT[code]}" for code in ExitCode]
     return "\n".join(lines)
 
@@ -260,8 +253,8 @@ def resolve(argv: Sequence[str], environ: Mapping[str, str]) -> BatchConfig:
 def _value(opt: Option, cli: str | None, environ: Mapping[str, str]) -> Any:
     if cli is not None:
         text, source = cli, opt.flag
-    elif environ.get(opt.env, "") != "":
-        text, source = environ[opt.env], opt.env
+    elif (from_env := env_value(environ, opt.env)) is not None:
+        text, source = from_env, opt.env
     else:
         return opt.default
     if opt.choices and text not in opt.choices:

@@ -134,7 +134,8 @@ from seldon_server.batch.cli import main
 code = main(sys.argv[1:])
 extra = sorted(m for m in set(sys.modules) - before if m.startswith("seldon_server.")
                and not m.startswith(("seldon_server.batch", "seldon_server.proto",
-                                     "seldon_server.codecs.tftensor", "seldon_server.errors"))
+                                     "seldon_server.codecs.tftensor", "seldon_server.errors",
+                                     "seldon_server.options"))
                and m != "seldon_server.codecs")
 print(json.dumps({"extra": extra, "flask": "flask" in sys.modules}))
 sys.exit(code)
