@@ -17,8 +17,37 @@ from seldon_server.serving.exit_codes import ExitCode
 logger = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-# Signals whose handlers a child must not inherit from the supervisor.
+# The signals the supervisor takes (through its wakeup pipe, see supervisor.py): SIGTERM and
+# SIGINT stop everything gracefully, SIGHUP is forwarded, SIGCHLD wakes it to reap.
 SUPERVISOR_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD)
+
+
+@dataclass(frozen=True)
+class SignalRules:
+    """How one kind of child treats signals; every child starts from these (see `spawn`)."""
+
+    unblocked: bool  # False: SUPERVISOR_SIGNALS stay blocked; SIGTERM is taken by wait_for_stop()
+    why: str
+
+
+# Every child, whatever its kind, first: dies by SIGKILL with the supervisor (die_with_parent),
+# has the supervisor's handlers reset to the defaults, and ignores SIGINT (a terminal's Ctrl-C
+# reaches the whole process group; the supervisor alone turns it into a graceful stop).
+SIGNAL_RULES: dict[str, SignalRules] = {
+    "server": SignalRules(
+        unblocked=False,
+        why="gRPC, metrics and debug REST servers: SIGTERM -> drain, then exit 0; SIGHUP ignored",
+    ),
+    "gunicorn": SignalRules(
+        unblocked=True,
+        why="the Gunicorn master and its workers: Gunicorn's own handlers (SIGTERM graceful stop,"
+        " SIGHUP new workers, SIGQUIT fast stop), SIGINT left ignored in both (rest_server.py)",
+    ),
+    "user": SignalRules(
+        unblocked=True,
+        why="the model's custom_service(): default handlers, so SIGTERM ends it at once",
+    ),
+}
 
 
 @dataclass
@@ -77,28 +106,32 @@ def spawn(
     name: str,
     target: Callable[[], int],
     *,
+    signals: str = "server",
     optional: bool = False,
     forward_hup: bool = False,
     close_fds: Iterable[int] = (),
 ) -> Child:
-    """Fork a child that runs `target` and exits with the code it returns.
+    """Fork a child that runs `target` under `SIGNAL_RULES[signals]` and exits with its code.
 
-    The child dies with the supervisor, ignores SIGINT (a terminal's Ctrl-C reaches the whole
-    process group; the supervisor alone turns it into a graceful stop) and starts with default
-    handlers for the other supervisor signals and SIGTERM, SIGHUP and SIGCHLD still blocked
-    (each target unblocks what it handles). Call with the supervisor signals blocked.
+    Call with the supervisor signals blocked: the child inherits the mask, so none arrives
+    before its handlers are reset.
     """
+    rules = SIGNAL_RULES[signals]
     parent = os.getpid()
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # or buffered text would be written twice, once by each process
     pid = os.fork()
     if pid:
         return Child(name, pid, optional, forward_hup)
-    _run_child(name, parent, target, tuple(close_fds))
+    _run_child(name, parent, target, rules, tuple(close_fds))
 
 
 def _run_child(
-    name: str, parent: int, target: Callable[[], int], close_fds: tuple[int, ...]
+    name: str,
+    parent: int,
+    target: Callable[[], int],
+    rules: SignalRules,
+    close_fds: tuple[int, ...],
 ) -> NoReturn:
     code: int = ExitCode.FAILURE
     try:
@@ -109,6 +142,8 @@ def _run_child(
         for signum in SUPERVISOR_SIGNALS:
             signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if rules.unblocked:
+            signal.pthread_sigmask(signal.SIG_SETMASK, [])
         code = target()
     except SystemExit as exc:
         # Gunicorn's workers leave through here too, with gunicorn's own exit codes.
@@ -156,11 +191,6 @@ def _reap_orphans(children: dict[int, Child]) -> list[Child]:
             return done
         if pid in children:  # one of ours that exited since the loop above
             done.append(_reaped(children, pid, status))
-
-
-def unblock_all_signals() -> None:
-    """For children that handle their signals with ordinary handlers (gunicorn, user code)."""
-    signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 
 def wait_for_stop() -> None:

@@ -19,7 +19,7 @@ from seldon_server import metrics
 from seldon_server.rest.app import RestOptions, create_app
 from seldon_server.serving.exit_codes import ExitCode
 from seldon_server.serving.instrumentation import install_rest_tracing
-from seldon_server.serving.process import die_with_parent, unblock_all_signals, wait_for_stop
+from seldon_server.serving.process import die_with_parent, wait_for_stop
 from seldon_server.serving.services import (
     ModelLoadError,
     ProcessServices,
@@ -73,7 +73,7 @@ def gunicorn_options(settings: Settings, grace: float) -> dict[str, Any]:
 
 
 class _Arbiter(Arbiter):
-    """Gunicorn's master without a SIGINT handler: it stays ignored, see process.spawn()."""
+    """Gunicorn's master without a SIGINT handler: it stays ignored (process.SIGNAL_RULES)."""
 
     SIGNALS = [s for s in Arbiter.SIGNALS if s != signal.SIGINT]
 
@@ -96,7 +96,7 @@ class SeldonGunicorn(BaseApplication):
 
     def load(self) -> Flask:
         """Build this worker's app and load the model; gunicorn calls it once per worker."""
-        # Gunicorn's worker quits at once on SIGINT; the supervisor stops us with SIGTERM.
+        # Gunicorn's worker quits at once on SIGINT; ignored as every child (process.SIGNAL_RULES).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         self.services = start_services(self.plan)
         app = build_app(self.plan, self.services)
@@ -157,7 +157,6 @@ def _heartbeat(worker: Any) -> Iterator[None]:
 
 
 def _serve_gunicorn(plan: ServingPlan) -> int:
-    unblock_all_signals()  # gunicorn handles its signals itself
     master = os.getpid()
     try:
         SeldonGunicorn(plan).run()

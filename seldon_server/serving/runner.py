@@ -19,7 +19,7 @@ from seldon_server.metadata import build_metadata
 from seldon_server.model.adapter import UserModel
 from seldon_server.serving import grpc_worker, metrics_server, rest_server
 from seldon_server.serving.exit_codes import ExitCode
-from seldon_server.serving.process import Child, unblock_all_signals
+from seldon_server.serving.process import Child
 from seldon_server.serving.services import (
     ModelLoadError,
     ServingPlan,
@@ -128,9 +128,14 @@ def _start_children(supervisor: Supervisor, plan: ServingPlan) -> None:
     for index in range(1, settings.grpc_workers + 1):
         supervisor.start(f"gRPC server {index}", partial(grpc_worker.serve, plan, index))
     rest = "REST server (debug)" if settings.debug else "REST server (gunicorn master)"
-    supervisor.start(rest, partial(rest_server.serve, plan), forward_hup=not settings.debug)
+    rest_signals = "server" if settings.debug else "gunicorn"
+    supervisor.start(
+        rest, partial(rest_server.serve, plan), signals=rest_signals, forward_hup=not settings.debug
+    )
     if plan.model.has("custom_service"):
-        supervisor.start("custom_service", partial(_custom_service, plan), optional=True)
+        supervisor.start(
+            "custom_service", partial(_custom_service, plan), signals="user", optional=True
+        )
     logger.info(
         "Serving %s: REST on %s, gRPC on %s, metrics on %s%s",
         settings.interface_name,
@@ -143,7 +148,6 @@ def _start_children(supervisor: Supervisor, plan: ServingPlan) -> None:
 
 def _custom_service(plan: ServingPlan) -> int:
     """The user's custom_service() in its own process, with ordinary signal handling."""
-    unblock_all_signals()
     plan.model.obj.custom_service()
     return ExitCode.OK
 

@@ -10,6 +10,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import Any
 
 from seldon_server.serving.exit_codes import ExitCode
 from seldon_server.serving.process import SUPERVISOR_SIGNALS, Child, reap, spawn
@@ -54,7 +55,7 @@ class Supervisor:
         os.close(self._wake_r)
         os.close(self._wake_w)
 
-    def start(self, name: str, target: Callable[[], int], **options: bool) -> Child:
+    def start(self, name: str, target: Callable[[], int], **options: Any) -> Child:
         """Fork a child; a signal arriving meanwhile waits until the child reset its handlers."""
         with _signals_blocked():
             child = spawn(name, target, close_fds=(self._wake_r, self._wake_w), **options)

@@ -18,13 +18,13 @@ from google.protobuf import json_format
 
 from seldon_server import cli
 from seldon_server.dispatch import Dispatcher
+from seldon_server.grpc.interceptor import make_interceptor
 from seldon_server.grpc.server import GrpcOptions, build_server
 from seldon_server.logging_setup import DropPath, filter_access_logs
 from seldon_server.model.adapter import UserModel
 from seldon_server.proto import prediction_pb2, prediction_pb2_grpc
 from seldon_server.serving import metrics_server
 from seldon_server.serving.exit_codes import ExitCode
-from seldon_server.serving.grpc_worker import make_interceptor
 from seldon_server.serving.process import Child
 from seldon_server.serving.rest_server import SeldonGunicorn, gunicorn_options
 from seldon_server.serving.services import ModelLoadError, ServingPlan, address, load_model
