@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
 CHECKS_PER_PAYLOAD = 20
 SATURATED = 0.85  # server util below this: the server was not the bottleneck
-# Issue 2 item 11: (label, kind, payload, measure, bound); measure is "ratio" or "cpu_ms".
+# The targets: (label, kind, payload, measure, bound); measure is "ratio" or "cpu_ms".
 TARGETS = (
     ("REST 1x10 req/s vs Flask floor", "rest", "ndarray 1x10", "ratio", 0.75),
     ("gRPC 1x10 req/s vs grpcio floor", "grpc", "ndarray 1x10", "ratio", 0.70),

@@ -64,7 +64,7 @@ def tensor(rows: int, cols: int) -> Payload:
 
 
 def all_payloads() -> list[Payload]:
-    """The three payloads of issue 2 item 11: 1x10 ndarray (the ratio targets), 100x100, tensor."""
+    """The three payloads of the targets: 1x10 ndarray (the ratio targets), 100x100, tensor."""
     return [ndarray(1, 10), ndarray(100, 100), tensor(1, 10)]
 
 

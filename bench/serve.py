@@ -19,7 +19,7 @@ from seldon_server.model.adapter import UserModel
 from seldon_server.rest.app import create_app
 
 HOST = "127.0.0.1"
-THREADS = 1  # issue 2 item 11: 1 worker x 1 thread for every server
+THREADS = 1  # 1 worker x 1 thread for every server: one core's worth, comparable
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]

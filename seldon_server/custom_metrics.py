@@ -12,7 +12,7 @@ GAUGE: Final = "GAUGE"
 TIMER: Final = "TIMER"
 METRIC_TYPES: Final[frozenset[str]] = frozenset((COUNTER, GAUGE, TIMER))
 
-# Feedback counters recorded by the server itself (reference section 5.1).
+# Feedback counters recorded by the server itself (the original's names and labels).
 FEEDBACK_KEY: Final = "seldon_api_model_feedback"
 FEEDBACK_REWARD_KEY: Final = "seldon_api_model_feedback_reward"
 

@@ -96,7 +96,7 @@ class ModelNotReadyError(SeldonError):
         super().__init__(message, HTTPStatus.SERVICE_UNAVAILABLE, INTERNAL_ERROR)
 
 
-# gRPC status code names by HTTP status (SPEC section 2); the gRPC edge looks names up in
+# gRPC status code names by HTTP status (docs/compatibility.md); the gRPC edge looks names up in
 # grpc.StatusCode so that this module stays free of grpc.
 _GRPC_CODE_BY_HTTP: dict[int, str] = {
     400: "INVALID_ARGUMENT",

@@ -45,7 +45,7 @@ def _closed(properties: dict[str, Any], *required: str) -> dict[str, Any]:
     return schema
 
 
-# One input/output item (reference section 7). Only the V2 alternative has no required key,
+# One input/output item (as the original validated it). Only the V2 alternative has no required key,
 # so `{}` and `{"name": "x"}` are accepted: the original's looseness, kept for compatibility.
 _ITEM_ALTERNATIVES = [
     _closed(

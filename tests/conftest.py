@@ -23,7 +23,7 @@ from seldon_server.settings import OPTIONS
 hypothesis_settings.register_profile("seldon", deadline=None)
 hypothesis_settings.load_profile("seldon")
 
-# What the server answers on /metadata for a model with nothing configured (reference section 7).
+# What the server answers on /metadata for a model with nothing configured, as the original.
 DEFAULT_METADATA: dict[str, Any] = build_metadata(None, "", "").value or {}
 
 

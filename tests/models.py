@@ -143,7 +143,7 @@ class TagsAndMetrics(Calls):
 
 
 class TaggedMetric:
-    """A metric carrying tags: the response must not gain a `method` tag (SPEC section 2)."""
+    """A metric carrying tags: the response must not gain a `method` tag (docs/compatibility.md)."""
 
     def __init__(self) -> None:
         self.metric = {"key": "tagged", "type": "COUNTER", "value": 1, "tags": {"t": "v"}}

@@ -682,7 +682,7 @@ def test_health_status(dispatcher: Any, model: Any, expected: Any) -> None:
     result = dispatcher(model).health_status()
     assert json.loads(json_codec.dumps(json_codec.encode(result))) == expected
     if isinstance(model, models.Health):
-        assert model.count("metrics") == 0  # probes never call metrics() (SPEC section 2)
+        assert model.count("metrics") == 0  # probes never call metrics() (docs/compatibility.md)
 
 
 def test_health_status_raw_is_returned_as_is(dispatcher: Any) -> None:

@@ -1,4 +1,4 @@
-"""The generated protobuf code is up to date, and the wire contract matches reference section 3."""
+"""The generated protobuf code is up to date, and the wire contract matches the original's."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_file_and_module_names_are_the_originals_and_pickle_works() -> None:
 
 
 T = FieldDescriptor
-# message -> {field: (number, type, repeated)}, reference section 3.1
+# message -> {field: (number, type, repeated)}, as in the original prediction.proto
 FIELDS = {
     "SeldonMessage": {
         "status": (1, T.TYPE_MESSAGE, False),

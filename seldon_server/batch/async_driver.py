@@ -1,13 +1,12 @@
-"""The gRPC driver: up to --workers tasks in flight at once without a thread per task.
-
-Why not a thread per worker as for REST: a blocking grpcio call costs more CPU than starting the
-call and continuing from its completion callback, and fifty threads contending for the GIL add
-more (issue 4 bench). Each task's logic (processor) is a generator; it is stepped on gRPC's
-callback thread when its call completes, and on the driver thread when it starts or its retry
-timer fires. One lock keeps those steps from overlapping.
-"""
+"""The gRPC driver: up to --workers tasks in flight at once without a thread per task."""
 
 from __future__ import annotations
+
+# Why not a thread per worker as for REST: a blocking grpcio call costs more CPU than starting the
+# call and continuing from its completion callback, and fifty threads contending for the GIL add
+# more (measured with bench/batch). Each task's logic (processor) is a generator; it is stepped on gRPC's
+# callback thread when its call completes, and on the driver thread when it starts or its retry
+# timer fires. One lock keeps those steps from overlapping.
 
 import functools
 import heapq

@@ -53,7 +53,7 @@ class Option:
     switch: bool = False  # a flag that takes no value (`--benchmark`)
 
 
-# `-t` is `--transport` (SPEC section 2): the original also gave it to `--batch-interval`, which
+# `-t` is `--transport` (docs/compatibility.md): the original also gave it to `--batch-interval`, which
 # silently won, so `-t grpc` failed. `--batch-interval` keeps its long form only.
 # fmt: off
 OPTIONS: tuple[Option, ...] = (

@@ -101,7 +101,7 @@ class RequestBuilder:
         if self.data_type == "data":
             body: dict[str, Any] = {"data": self._data(value)}
         elif self.data_type == "json":
-            # The original dropped the tags for jsonData; SPEC section 2 sends them everywhere.
+            # The original dropped the tags for jsonData; we send them with every data type.
             body = {"jsonData": value}
         else:
             if not isinstance(value, str):

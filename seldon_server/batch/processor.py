@@ -1,13 +1,12 @@
-"""One task's lines -> output lines: requests, retries with backoff, micro-batch splitting.
-
-The logic is written once, as generators that yield what they need done: `Send` (a request; the
-driver sends back the response dict or throws the CallError) and `Sleep` (a retry delay; the
-driver throws Interrupted if the run is stopped meanwhile). `run_blocking` drives a task on a
-worker thread with a blocking client (REST); the gRPC driver (async_driver) interleaves many
-tasks on one thread with non-blocking calls, which costs the gRPC runtime far less CPU per call.
-"""
+"""One task's lines -> output lines: requests, retries with backoff, micro-batch splitting."""
 
 from __future__ import annotations
+
+# The logic is written once, as generators that yield what they need done: `Send` (a request; the
+# driver sends back the response dict or throws the CallError) and `Sleep` (a retry delay; the
+# driver throws Interrupted if the run is stopped meanwhile). `run_blocking` drives a task on a
+# worker thread with a blocking client (REST); the gRPC driver (async_driver) interleaves many
+# tasks on one thread with non-blocking calls, which costs the gRPC runtime far less CPU per call.
 
 import logging
 import random

@@ -59,7 +59,7 @@ def create_app(dispatcher: Dispatcher, options: RestOptions | None = None) -> Fl
     app = Flask(__name__)
     app.config.update(options.flask_config)
     app.config["MAX_CONTENT_LENGTH"] = options.max_request_size
-    app.config["DEBUG"] = False  # never Werkzeug's interactive debugger (SPEC section 2)
+    app.config["DEBUG"] = False  # never Werkzeug's interactive debugger (a remote shell)
     views = _Views(dispatcher, options)
     for rule, endpoint, methods in ROUTES:
         app.add_url_rule(rule, endpoint, getattr(views, endpoint), methods=list(methods))

@@ -1,10 +1,9 @@
-"""The WSGI layer around the Flask app: CORS headers and per-request observation.
-
-Plain WSGI rather than Flask hooks: every response passes here, errors included, and it costs a
-few attribute lookups instead of Flask's per-hook dispatch on the hot path.
-"""
+"""The WSGI layer around the Flask app: CORS headers and per-request observation."""
 
 from __future__ import annotations
+
+# Plain WSGI rather than Flask hooks: every response passes here, errors included, and it costs a
+# few attribute lookups instead of Flask's per-hook dispatch on the hot path.
 
 import time
 from collections.abc import Callable, Iterable, Mapping

@@ -1,9 +1,8 @@
-"""A gRPC server process: one of GRPC_WORKERS sharing the port through SO_REUSEPORT.
-
-grpc is imported inside the child only: its core must never be initialised before a fork.
-"""
+"""A gRPC server process: one of GRPC_WORKERS sharing the port through SO_REUSEPORT."""
 
 from __future__ import annotations
+
+# grpc is imported inside the child only: its core must never be initialised before a fork.
 
 import logging
 

@@ -28,7 +28,7 @@ def identity(rest: Any) -> Any:
     return rest(models.Identity())
 
 
-# -- the observed examples of reference section 2.4 -------------------------------------------
+# -- the examples observed on the original server -----------------------------------------------
 
 
 @pytest.mark.parametrize("path", PREDICT_ROUTES)
