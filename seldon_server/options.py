@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 # The rule, the same for `seldon-microservice` and `seldon-batch-processor`: an environment
 # variable that is empty or only white space counts as unset (templates often render an unset value
 # as `VAR=""`), so the default applies; on the command line an empty value is an error where a
 # value is required. Booleans accept 1/0, true/false, yes/no, y/n, t/f and on/off, in any case.
-
-from collections.abc import Mapping
 
 TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "on"})
 FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "off"})

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-# Why not a thread per worker as for REST: a blocking grpcio call costs more CPU than starting the
-# call and continuing from its completion callback, and fifty threads contending for the GIL add
-# more (measured with bench/batch). Each task's logic (processor) is a generator; it is stepped on gRPC's
-# callback thread when its call completes, and on the driver thread when it starts or its retry
-# timer fires. One lock keeps those steps from overlapping.
-
 import functools
 import heapq
 import itertools
@@ -23,6 +17,12 @@ from typing import Any
 from seldon_server.batch.client import CallError, GrpcClient
 from seldon_server.batch.payload import Line, PayloadError
 from seldon_server.batch.processor import Interrupted, Outcome, Processor, Send, Steps
+
+# Why not a thread per worker as for REST: a blocking grpcio call costs more CPU than starting the
+# call and continuing from its completion callback, and fifty threads contending for the GIL add
+# more (measured with bench/batch). Each task's logic (processor) is a generator; it is stepped on
+# gRPC's callback thread when its call completes, and on the driver thread when it starts or its
+# retry timer fires. One lock keeps those steps from overlapping.
 
 logger = logging.getLogger(__name__)
 

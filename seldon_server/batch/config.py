@@ -53,8 +53,8 @@ class Option:
     switch: bool = False  # a flag that takes no value (`--benchmark`)
 
 
-# `-t` is `--transport` (docs/compatibility.md): the original also gave it to `--batch-interval`, which
-# silently won, so `-t grpc` failed. `--batch-interval` keeps its long form only.
+# `-t` is `--transport` (docs/compatibility.md): the original also gave it to `--batch-interval`,
+# which silently won, so `-t grpc` failed. `--batch-interval` keeps its long form only.
 # fmt: off
 OPTIONS: tuple[Option, ...] = (
     Option("deployment_name", "--deployment-name", "-d", "SELDON_BATCH_DEPLOYMENT_NAME", None,

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+
 # Why not requests or urllib3: on this workload their per-request bookkeeping (header objects,
 # the email-based header parser, retries and pool machinery) cost 0.2-0.4 ms of CPU per row, more
 # than the client's whole CPU budget per row. One prebuilt request written with a single sendall
 # and a bytes-level response parser cost about 30 us. Only what a Seldon endpoint needs is here:
 # POST, Content-Length or chunked or read-to-close bodies, keep-alive, TLS, a per-request deadline.
-
-import socket
-import ssl
-import time
-from dataclasses import dataclass
 
 _MAX_HEAD = 64 * 1024
 _RECV = 256 * 1024

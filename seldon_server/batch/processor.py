@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-# The logic is written once, as generators that yield what they need done: `Send` (a request; the
-# driver sends back the response dict or throws the CallError) and `Sleep` (a retry delay; the
-# driver throws Interrupted if the run is stopped meanwhile). `run_blocking` drives a task on a
-# worker thread with a blocking client (REST); the gRPC driver (async_driver) interleaves many
-# tasks on one thread with non-blocking calls, which costs the gRPC runtime far less CPU per call.
-
 import logging
 import random
 import threading
@@ -20,6 +14,12 @@ from seldon_server.batch.config import BatchConfig
 from seldon_server.batch.payload import Line, Part, PayloadError, RequestBuilder, Unbatchable
 from seldon_server.batch.payload import batch_tags as make_tags
 from seldon_server.batch.responses import SplitError, error_line, feedback_line, split, success_line
+
+# The logic is written once, as generators that yield what they need done: `Send` (a request; the
+# driver sends back the response dict or throws the CallError) and `Sleep` (a retry delay; the
+# driver throws Interrupted if the run is stopped meanwhile). `run_blocking` drives a task on a
+# worker thread with a blocking client (REST); the gRPC driver (async_driver) interleaves many
+# tasks on one thread with non-blocking calls, which costs the gRPC runtime far less CPU per call.
 
 logger = logging.getLogger(__name__)
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-# Plain WSGI rather than Flask hooks: every response passes here, errors included, and it costs a
-# few attribute lookups instead of Flask's per-hook dispatch on the hot path.
-
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+# Plain WSGI rather than Flask hooks: every response passes here, errors included, and it costs a
+# few attribute lookups instead of Flask's per-hook dispatch on the hot path.
 
 Observer = Callable[[str, int, float], None]
 StartResponse = Callable[..., Any]

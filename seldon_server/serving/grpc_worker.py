@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-# grpc is imported inside the child only: its core must never be initialised before a fork.
-
 import logging
 
 from seldon_server.serving.exit_codes import ExitCode
@@ -17,6 +15,8 @@ from seldon_server.serving.services import (
     start_services,
     stop_services,
 )
+
+# grpc is imported inside the child only: its core must never be initialised before a fork.
 
 logger = logging.getLogger(__name__)
 
