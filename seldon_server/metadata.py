@@ -198,10 +198,3 @@ def metadata_to_proto(metadata: Mapping[str, Any] | None) -> prediction_pb2.Seld
     if metadata:
         json_format.ParseDict(dict(metadata), message, ignore_unknown_fields=True)
     return message
-
-
-def metadata_from_proto(message: prediction_pb2.SeldonModelMetadata) -> dict[str, Any]:
-    """The proto-JSON dict of a `SeldonModelMetadata` (int64 shapes come back as strings)."""
-    from google.protobuf import json_format
-
-    return json_format.MessageToDict(message, preserving_proto_field_name=True)

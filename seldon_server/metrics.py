@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import glob
-import json
 import logging
 import math
 import os
@@ -101,20 +100,6 @@ def _split_image(image: str | None) -> tuple[str, str]:
         return NOT_IMPLEMENTED, NOT_IMPLEMENTED
     assert image is not None
     return split_image(image)
-
-
-def predictor_version_from_labels(predictor_labels: str | None) -> str | None:
-    """`version` from the PREDICTOR_LABELS JSON object; None when absent or unparseable."""
-    if _unset(predictor_labels):
-        return None
-    assert predictor_labels is not None
-    try:
-        labels = json.loads(predictor_labels)
-    except ValueError:
-        logger.warning("PREDICTOR_LABELS is not JSON; predictor_version is %s", NOT_IMPLEMENTED)
-        return None
-    version = labels.get("version") if isinstance(labels, dict) else None
-    return None if version is None else str(version)
 
 
 @dataclass(frozen=True, slots=True)

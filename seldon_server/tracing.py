@@ -458,11 +458,6 @@ def child_span(name: str, tracer: Any = None) -> Iterator[Any]:
             raise
 
 
-def parse_extra_tags(value: str | None) -> list[str]:
-    """JAEGER_EXTRA_TAGS: comma-separated request attribute names, blanks dropped."""
-    return [name.strip() for name in (value or "").split(",") if name.strip()]
-
-
 def request_tags(request: Any, names: Iterable[str]) -> dict[str, str]:
     """The JAEGER_EXTRA_TAGS span tags: `str(getattr(request, name))` for each present name."""
     missing = object()

@@ -8,11 +8,11 @@ import sys
 from typing import Any
 
 import pytest
+from google.protobuf import json_format
 
 from seldon_server.metadata import (
     ModelMetadata,
     build_metadata,
-    metadata_from_proto,
     metadata_to_proto,
     split_image,
     validation_error,
@@ -193,7 +193,7 @@ def test_proto_conversion() -> None:
     assert isinstance(message, prediction_pb2.SeldonModelMetadata)
     assert list(message.inputs[1].shape) == [1, 3]
     assert message.custom["k"] == "v"
-    as_dict = metadata_from_proto(message)
+    as_dict = json_format.MessageToDict(message, preserving_proto_field_name=True)
     assert as_dict["inputs"][1]["shape"] == ["1", "3"]  # int64 is a string in proto-JSON
     assert as_dict["inputs"][0]["schema"] == {"type": "object", "n": 1.0}
     assert as_dict["outputs"][0]["schema"] == {"names": ["a"], "shape": [2.0]}

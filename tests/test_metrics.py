@@ -410,14 +410,6 @@ def test_default_labels_unset_values_and_legacy_duplicates() -> None:
     }
 
 
-def test_predictor_version_from_labels() -> None:
-    assert metrics.predictor_version_from_labels('{"version": "v3", "x": "y"}') == "v3"
-    assert metrics.predictor_version_from_labels('{"x": "y"}') is None
-    assert metrics.predictor_version_from_labels("not json") is None
-    assert metrics.predictor_version_from_labels("[1]") is None
-    assert metrics.predictor_version_from_labels(None) is None
-
-
 def test_null_metrics_accepts_everything() -> None:
     sink: metrics.MetricsSink = NullMetrics()
     sink.record("predict", [{"type": "COUNTER", "key": "c", "value": 1}])
