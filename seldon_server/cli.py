@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import logging
 import os
 import sys
@@ -22,6 +23,7 @@ from seldon_server.serving import ExitCode, run
 from seldon_server.settings import PROG, HelpRequested, Settings, SettingsError, help_text, resolve
 
 logger = logging.getLogger(__name__)
+KAFKA_EXTRA = "pip install 'seldon-server[kafka]'"
 PARAMETERS_SOURCES = "--parameters (or PREDICTIVE_UNIT_PARAMETERS)"
 
 
@@ -40,6 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.USAGE
     except BadParameterError as exc:
         print(f"{PROG}: error: invalid {PARAMETERS_SOURCES}: {exc.message}", file=sys.stderr)
+        return ExitCode.USAGE
+    if settings.server_type == "kafka" and importlib.util.find_spec("confluent_kafka") is None:
+        print(f"{PROG}: error: --server-type kafka needs the extra: {KAFKA_EXTRA}", file=sys.stderr)
         return ExitCode.USAGE
     configure_logging(settings.log_level)
     try:

@@ -34,6 +34,13 @@ SERVICE_TYPES = (
     "OUTLIER_DETECTOR",
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+SERVER_TYPES = ("rest", "kafka")
+# What kafka mode cannot start without: option name -> how the error names it.
+KAFKA_REQUIRED = {
+    "kafka_broker": "KAFKA_BROKER (--kafka-broker)",
+    "kafka_input_topic": "KAFKA_INPUT_TOPIC (--kafka-input-topic)",
+    "kafka_output_topic": "KAFKA_OUTPUT_TOPIC (--kafka-output-topic)",
+}
 # FLASK_DEBUG is deliberately absent: honouring it served Werkzeug's debugger, a remote shell.
 FLASK_BOOL_SETTINGS = (
     "EXPLAIN_TEMPLATE_LOADING",
@@ -425,6 +432,97 @@ class Settings:
         default=30.0, help="seconds to drain in-flight requests on shutdown", metavar="SECONDS",
         shown_default="30",
     )
+    server_type: str = option(
+        "--server-type", env="SERVER_TYPE", parse=_lower, default="rest", choices=SERVER_TYPES,
+        help="rest: REST and gRPC; kafka: also Kafka consumer processes that answer every "
+             "message of KAFKA_INPUT_TOPIC on KAFKA_OUTPUT_TOPIC", metavar="TYPE",
+    )
+    kafka_broker: str | None = option(
+        "--kafka-broker", "--kafka_broker", env="KAFKA_BROKER", parse=_text, default=None,
+        help="Kafka bootstrap servers, host:port[,host:port] (kafka mode: required)",
+        metavar="HOSTS", shown_default="unset",
+    )
+    kafka_input_topic: str | None = option(
+        "--kafka-input-topic", "--kafka_input_topic", env="KAFKA_INPUT_TOPIC", parse=_text,
+        default=None, help="topic of the requests (kafka mode: required)", metavar="TOPIC",
+        shown_default="unset",
+    )
+    kafka_output_topic: str | None = option(
+        "--kafka-output-topic", "--kafka_output_topic", env="KAFKA_OUTPUT_TOPIC", parse=_text,
+        default=None, help="topic of the responses, keyed as their requests (kafka mode: required)",
+        metavar="TOPIC", shown_default="unset",
+    )
+    kafka_dead_letter_topic: str | None = option(
+        "--kafka-dead-letter-topic", env="KAFKA_DEAD_LETTER_TOPIC", parse=_text, default=None,
+        help="where a message that fails goes, unchanged, with the error in its headers; unset: "
+             "the Seldon status body goes to the output topic with a seldon-error header",
+        metavar="TOPIC", shown_default="unset",
+    )
+    kafka_workers: int = option(
+        "--kafka-workers", "--kafka_workers", env="KAFKA_WORKERS", parse=_int_range(1), default=1,
+        help="Kafka consumer processes, each a member of the group with its own copy of the model",
+        metavar="N",
+    )
+    kafka_auto_commit: bool = option(
+        "--kafka-auto-commit", "--kafka_auto_commit", env="KAFKA_AUTO_COMMIT", parse=parse_bool,
+        default=True, help="commit in the background; false: synchronously after each batch "
+                           "(either way only offsets whose outputs the broker acknowledged)",
+        metavar="BOOL", bare="true",
+    )
+    kafka_group_id: str | None = option(
+        "--kafka-group-id", env="KAFKA_GROUP_ID", parse=_text, default=None,
+        help="consumer group", metavar="GROUP",
+        shown_default="<PREDICTOR_ID>.<SELDON_DEPLOYMENT_ID>.<namespace>",
+    )
+    namespace: str = option(
+        "--namespace", env=("SELDON_NAMESPACE", "POD_NAMESPACE"), parse=_text, default="default",
+        help="Kubernetes namespace (the consumer group's last part)", metavar="NAME",
+    )
+    kafka_security_protocol: str = option(
+        "--kafka-security-protocol", env="KAFKA_SECURITY_PROTOCOL", parse=_lower,
+        default="plaintext", choices=("plaintext", "ssl", "sasl_ssl", "sasl_plaintext"),
+        help="how to reach the broker (case-insensitive)", metavar="PROTOCOL",
+    )
+    kafka_ssl_ca_cert: str = option(
+        "--kafka-ssl-ca-cert", env="KAFKA_SSL_CA_CERT", parse=_raw, default="",
+        help="CA certificate, PEM text", metavar="PEM", shown_default="unset",
+    )
+    kafka_ssl_client_cert: str = option(
+        "--kafka-ssl-client-cert", env="KAFKA_SSL_CLIENT_CERT", parse=_raw, default="",
+        help="client certificate, PEM text", metavar="PEM", shown_default="unset",
+    )
+    kafka_ssl_client_key: str = option(
+        "--kafka-ssl-client-key", env="KAFKA_SSL_CLIENT_KEY", parse=_raw, default="",
+        help="client private key, PEM text", metavar="PEM", shown_default="unset",
+    )
+    kafka_ssl_ca_cert_file: str = option(
+        "--kafka-ssl-ca-cert-file", env="KAFKA_SSL_CA_CERT_FILE", parse=_text, default="",
+        help="CA certificate file (instead of the PEM text)", metavar="PATH", shown_default="unset",
+    )
+    kafka_ssl_client_cert_file: str = option(
+        "--kafka-ssl-client-cert-file", env="KAFKA_SSL_CLIENT_CERT_FILE", parse=_text, default="",
+        help="client certificate file", metavar="PATH", shown_default="unset",
+    )
+    kafka_ssl_client_key_file: str = option(
+        "--kafka-ssl-client-key-file", env="KAFKA_SSL_CLIENT_KEY_FILE", parse=_text, default="",
+        help="client private key file", metavar="PATH", shown_default="unset",
+    )
+    kafka_ssl_client_key_pass: str = option(
+        "--kafka-ssl-client-key-pass", env="KAFKA_SSL_CLIENT_KEY_PASS", parse=_raw, default="",
+        help="password of the client private key", metavar="PASSWORD", shown_default="unset",
+    )
+    kafka_sasl_username: str = option(
+        "--kafka-sasl-username", env="KAFKA_SASL_USERNAME", parse=_raw, default="",
+        help="SASL user name", metavar="USER", shown_default="unset",
+    )
+    kafka_sasl_password: str = option(
+        "--kafka-sasl-password", env="KAFKA_SASL_PASSWORD", parse=_raw, default="",
+        help="SASL password", metavar="PASSWORD", shown_default="unset",
+    )
+    kafka_sasl_mechanism: str = option(
+        "--kafka-sasl-mechanism", env="KAFKA_SASL_MECHANISM", parse=_upper, default="PLAIN",
+        help="SASL mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, ...", metavar="MECHANISM",
+    )
     flask_config: dict[str, bool] = option(
         env=tuple(f"FLASK_{name}" for name in FLASK_BOOL_SETTINGS), parse=parse_bool, default={},
         help="booleans copied into the Flask config of the REST and metrics apps", metavar="BOOL",
@@ -443,6 +541,9 @@ IGNORED: tuple[Option, ...] = (
     Option("use_multiprocess_package", (), ("USE_MULTIPROCESS_PACKAGE",), _raw, None,
            "accepted for compatibility and ignored (no multiprocessing IPC is used)",
            ignored=True),
+    Option("kafka_full_graph", (), ("KAFKA_FULL_GRAPH",), _raw, None,
+           "accepted and ignored: this server is one graph node; each node that needs Kafka "
+           "runs its own kafka mode", ignored=True),
     Option("flask_debug", (), ("FLASK_DEBUG",), _raw, None,
            "never honoured: Werkzeug's interactive debugger is a remote shell", ignored=True),
 )  # fmt: skip
@@ -476,7 +577,12 @@ def resolve(
     for opt in OPTIONS:
         if not opt.ignored:
             sources.resolved[opt.name] = sources.value_of(opt)
-    return Settings(**sources.resolved)
+    settings = Settings(**sources.resolved)
+    if settings.server_type == "kafka":
+        missing = [text for name, text in KAFKA_REQUIRED.items() if not getattr(settings, name)]
+        if missing:
+            raise SettingsError(f"--server-type kafka needs {', '.join(missing)}")
+    return settings
 
 
 @dataclass

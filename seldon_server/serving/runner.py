@@ -17,7 +17,7 @@ from seldon_server import metrics
 from seldon_server.logging_setup import filter_access_logs
 from seldon_server.metadata import build_metadata
 from seldon_server.model.adapter import UserModel
-from seldon_server.serving import grpc_worker, metrics_server, rest_server
+from seldon_server.serving import grpc_worker, kafka_worker, metrics_server, rest_server
 from seldon_server.serving.exit_codes import ExitCode
 from seldon_server.serving.process import Child
 from seldon_server.serving.services import (
@@ -127,6 +127,9 @@ def _start_children(supervisor: Supervisor, plan: ServingPlan) -> None:
     supervisor.start("metrics server", partial(metrics_server.serve, settings))
     for index in range(1, settings.grpc_workers + 1):
         supervisor.start(f"gRPC server {index}", partial(grpc_worker.serve, plan, index))
+    if settings.server_type == "kafka":
+        for index in range(1, settings.kafka_workers + 1):
+            supervisor.start(f"Kafka consumer {index}", partial(kafka_worker.serve, plan, index))
     rest = "REST server (debug)" if settings.debug else "REST server (gunicorn master)"
     rest_signals = "server" if settings.debug else "gunicorn"
     supervisor.start(

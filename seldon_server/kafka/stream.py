@@ -1,0 +1,272 @@
+"""A Kafka consumer process: read a batch, answer each record, deliver, commit the offsets."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from seldon_server.dispatch import Dispatcher
+from seldon_server.errors import SeldonError, as_seldon_error
+from seldon_server.kafka import config
+from seldon_server.kafka.messages import ERROR_HEADER, RecordHandler, error_body, header_map
+from seldon_server.kafka.metrics import KafkaMetrics
+from seldon_server.metrics import MetricsSink
+from seldon_server.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 500  # records read, answered and delivered before their offsets are committed
+POLL_SECONDS = 0.2
+FIRST_BACKOFF, MAX_BACKOFF = 0.2, 5.0  # between delivery attempts while the broker is away
+
+
+@dataclass(slots=True)
+class Output:
+    """One record to produce, and what to do once the broker has acknowledged it."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, str | bytes | None]]
+    dead_letter: bool = False
+    error: Any = None  # None once acknowledged; IN_FLIGHT, or librdkafka's error, before
+
+
+@dataclass
+class _Batch:
+    records: list[Any]
+    started: float = field(default_factory=time.perf_counter)
+
+
+IN_FLIGHT = "not acknowledged yet"
+
+
+def _flush_seconds(deadline: float | None) -> float:
+    """Short waits, so a stop request or the grace deadline is noticed."""
+    if deadline is None:
+        return 1.0
+    return max(0.0, min(1.0, deadline - time.monotonic()))
+
+
+class Undelivered(Exception):
+    """The grace period ended before the broker acknowledged every output of a batch."""
+
+
+class Stream:
+    """The consume -> answer -> produce -> commit loop of one consumer process."""
+
+    def __init__(
+        self, settings: Settings, dispatcher: Dispatcher, recorder: MetricsSink, tracer: Any
+    ) -> None:
+        from confluent_kafka import Consumer, Producer
+
+        self.settings = settings
+        self.recorder = recorder
+        self.tracer = tracer
+        self.handler = RecordHandler(dispatcher, settings.service_type)
+        self.metrics = KafkaMetrics(config.group_id(settings))
+        self.input_topic: str = settings.kafka_input_topic or ""
+        self.output_topic: str = settings.kafka_output_topic or ""
+        self.consumer = Consumer(
+            {**config.consumer_config(settings), "stats_cb": self.metrics.on_stats}
+        )
+        self.producer = Producer(config.producer_config(settings))
+        self.consumer.subscribe(
+            [self.input_topic],
+            on_assign=self._assigned,
+            on_revoke=self._revoked,
+            on_lost=self._revoked,
+        )
+        self._last_error = ""
+
+    def run(self, stop: threading.Event, grace: float) -> None:
+        """Until `stop`: every batch is answered, delivered and committed before the next."""
+        deadline: float | None = None
+        while not stop.is_set():
+            records = self._poll()
+            if not records:
+                continue
+            batch = _Batch(records)
+            outputs = [self._answer(record) for record in records]
+            if stop.is_set():
+                deadline = time.monotonic() + grace
+            try:
+                self._deliver(outputs, stop, grace, deadline)
+            except Undelivered:
+                logger.error("Stopping with %d records unacknowledged; not committed", len(outputs))
+                return
+            self._commit(batch)
+
+    def close(self) -> None:
+        """Leave the group (committing stored offsets with auto-commit) and flush the producer."""
+        self.producer.flush(5)
+        self.consumer.close()
+
+    def _assigned(self, consumer: Any, partitions: list[Any]) -> None:
+        self.metrics.assigned.labels(self.metrics.group).set(len(partitions))
+
+    def _revoked(self, consumer: Any, partitions: list[Any]) -> None:
+        self.metrics.assigned.labels(self.metrics.group).set(0)
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def _poll(self) -> list[Any]:
+        records = []
+        for record in self.consumer.consume(MAX_BATCH, POLL_SECONDS):
+            error = record.error()
+            if error is None:
+                records.append(record)
+            else:
+                self._log_once(f"Kafka: {error.str()}")
+        if records:
+            self.metrics.consumed.labels(self.input_topic).inc(len(records))
+        return records
+
+    def _answer(self, record: Any) -> Output:
+        headers = header_map(record.headers())
+        started = time.perf_counter()
+        code: int | str = 200
+        try:
+            with self._span(record, headers):
+                reply = self.handler.handle(record.value(), headers)
+            return Output(self.output_topic, record.key(), reply.value, reply.headers)
+        except Exception as exc:
+            error = exc if isinstance(exc, SeldonError) else as_seldon_error(exc)
+            code = error.status_code
+            self._log_failure(error, record)
+            return self._failure_output(record, error)
+        finally:
+            self.recorder.observe_request("kafka", code, time.perf_counter() - started)
+
+    def _failure_output(self, record: Any, error: SeldonError) -> Output:
+        """Never dropped: to the dead-letter topic unchanged, else the status body as the output."""
+        self.metrics.failed.labels(self.input_topic, error.reason).inc()
+        dead_letter = self.settings.kafka_dead_letter_topic
+        details = [
+            (f"{ERROR_HEADER}-reason", error.reason.encode()),
+            (f"{ERROR_HEADER}-info", error.message.encode("utf-8", "replace")),
+            (f"{ERROR_HEADER}-status", str(error.status_code).encode()),
+        ]
+        if dead_letter:
+            source = [
+                ("seldon-source-topic", record.topic().encode()),
+                ("seldon-source-partition", str(record.partition()).encode()),
+                ("seldon-source-offset", str(record.offset()).encode()),
+            ]
+            headers = [*(record.headers() or []), *details, *source]
+            return Output(dead_letter, record.key(), record.value() or b"", headers, True)
+        headers = [(ERROR_HEADER, error.reason.encode()), *details]
+        return Output(self.output_topic, record.key(), error_body(error), headers)
+
+    def _deliver(
+        self, outputs: list[Output], stop: threading.Event, grace: float, deadline: float | None
+    ) -> None:
+        """Produce until the broker acknowledged every output; back off while it is away.
+
+        librdkafka retries a produce itself for MESSAGE_TIMEOUT_MS, then reports it failed: only
+        then is it produced again, so no output is queued twice.
+        """
+        to_send = outputs
+        backoff = FIRST_BACKOFF
+        paused = False
+        try:
+            while True:
+                for output in to_send:
+                    self._produce(output)
+                self.producer.flush(_flush_seconds(deadline))
+                unsettled = [output for output in outputs if output.error is not None]
+                if not unsettled:
+                    break
+                if stop.is_set() and deadline is None:
+                    deadline = time.monotonic() + grace
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise Undelivered()
+                to_send = [output for output in unsettled if output.error is not IN_FLIGHT]
+                if to_send:
+                    self._log_once(f"Kafka: {len(to_send)} outputs failed ({to_send[0].error})")
+                    if not paused:
+                        self.consumer.pause(self.consumer.assignment())
+                        paused = True
+                    self._wait(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF)
+        finally:
+            if paused:
+                self.consumer.resume(self.consumer.assignment())
+        self._count_delivered(outputs)
+
+    def _produce(self, output: Output) -> None:
+        output.error = IN_FLIGHT
+
+        def delivered(error: Any, message: Any) -> None:
+            output.error = error
+
+        while True:
+            try:
+                self.producer.produce(
+                    output.topic,
+                    output.value,
+                    output.key,
+                    headers=output.headers,
+                    on_delivery=delivered,
+                )
+                return
+            except BufferError:  # the local queue is full: let deliveries drain it
+                self.producer.poll(0.1)
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep while staying in the group: consume() on paused partitions only serves events."""
+        until = time.monotonic() + seconds
+        while (left := until - time.monotonic()) > 0:
+            self.consumer.consume(1, min(left, POLL_SECONDS))
+
+    def _count_delivered(self, outputs: list[Output]) -> None:
+        dead = sum(1 for output in outputs if output.dead_letter)
+        if dead:
+            self.metrics.dead_lettered.labels(self.input_topic).inc(dead)
+        if len(outputs) > dead:
+            self.metrics.produced.labels(self.output_topic).inc(len(outputs) - dead)
+
+    def _commit(self, batch: _Batch) -> None:
+        from confluent_kafka import KafkaException, TopicPartition
+
+        last: dict[tuple[str, int], int] = {}
+        for record in batch.records:
+            last[(record.topic(), record.partition())] = record.offset()
+        offsets = [TopicPartition(t, p, offset + 1) for (t, p), offset in last.items()]
+        try:
+            if self.settings.kafka_auto_commit:
+                self.consumer.store_offsets(offsets=offsets)
+            else:
+                self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:  # e.g. the partitions moved to another member meanwhile
+            logger.warning("Kafka: offsets not committed (%s); they will be answered again", exc)
+            return
+        self.metrics.commit_latency.observe(time.perf_counter() - batch.started)
+
+    def _span(self, record: Any, headers: dict[str, bytes]) -> Any:
+        from contextlib import nullcontext
+
+        tracer = self.tracer
+        if tracer is None:
+            return nullcontext()
+        from seldon_server import tracing
+
+        carrier = [(name, value.decode("latin-1")) for name, value in headers.items()]
+        tags = {"component": "kafka", "kafka.topic": record.topic()}
+        return tracing.server_span(tracer, "kafkaServer", carrier, tags)
+
+    def _log_failure(self, error: SeldonError, record: Any) -> None:
+        where = f"{record.topic()}[{record.partition()}]@{record.offset()}"
+        if error.status_code >= 500:
+            logger.error("%s: %s: %s", where, error.reason, error.message, exc_info=error.__cause__)
+        else:
+            logger.info("%s: %s: %s", where, error.reason, error.message)
+
+    def _log_once(self, text: str) -> None:
+        """Broker trouble repeats every poll: log each new message once."""
+        if text != self._last_error:
+            self._last_error = text
+            logger.warning("%s", text)
