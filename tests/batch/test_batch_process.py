@@ -51,10 +51,13 @@ def _finish(proc: subprocess.Popen[bytes]) -> tuple[int, str]:
 def test_an_interrupted_run_resumes_without_loss_or_duplicates(
     tmp_path: Path, order: str, sig: signal.Signals, transport: str
 ) -> None:
-    total = 1500
+    total = 800  # enough that the run is still going when it is interrupted after 100
     source = write_input(tmp_path, [json.dumps([[k]]) for k in range(total)])
     output = tmp_path / "input.out.txt"
-    flags = ["-w", "4", "-t", transport] + (["--unordered"] if order == "unordered" else [])
+    workers = 4
+    flags = ["-w", str(workers), "-t", transport]
+    if order == "unordered":
+        flags.append("--unordered")
     server: HttpEcho | GrpcEcho = HttpEcho(_slow) if transport == "rest" else GrpcEcho(_slow)
     first = second = None
     try:
@@ -82,7 +85,9 @@ def test_an_interrupted_run_resumes_without_loss_or_duplicates(
         assert indices == list(range(total))
     assert all(line["data"]["ndarray"] == [[ids(line)["batch_index"]]] for line in lines)
     assert len({ids(line)["batch_id"] for line in lines}) == 1  # --resume kept the batch id
-    assert len(server.requests) - sent_before <= total - kept + 1  # only the missing lines
+    # Only the missing lines: what the first run had in flight (one call per worker) can reach
+    # the server after `sent_before` was counted, and one line may have been cut mid-write.
+    assert len(server.requests) - sent_before <= total - kept + 1 + workers
 
 
 def _run(argv: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
