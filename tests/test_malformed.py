@@ -382,10 +382,11 @@ class Generator:
 # -- REST -------------------------------------------------------------------------------------
 
 
-def seldon_status_problem(response: Any) -> str | None:
-    """Why a response is not a 4xx Seldon status body with reason MICROSERVICE_BAD_DATA, or None."""
-    if not 400 <= response.status_code < 500:
-        return f"HTTP {response.status_code}"
+def seldon_status_problem(response: Any, status: int = 400) -> str | None:
+    """Why a response is not a Seldon status body with HTTP `status` and reason
+    MICROSERVICE_BAD_DATA, or None."""
+    if response.status_code != status:
+        return f"HTTP {response.status_code}, not {status}"
     if response.content_type != "application/json":
         return f"content type {response.content_type}"
     try:
@@ -409,12 +410,17 @@ def seldon_status_problem(response: Any) -> str | None:
     return None
 
 
+def expected_status(bad: BadRequest, path: str) -> int:
+    """/predict takes GET and POST; the /api/ routes only POST (the original's route table)."""
+    return 405 if bad.method == "GET" and path != "/predict" else 400
+
+
 def run_rest(client: Any, path: str, requests: Iterator[BadRequest]) -> tuple[int, list[str]]:
     count, failures = 0, []
     for bad in requests:
         count += 1
         response = bad.send(client, path)
-        problem = seldon_status_problem(response)
+        problem = seldon_status_problem(response, expected_status(bad, path))
         if problem is not None:
             failures.append(
                 f"{problem}: {bad.what} -> {response.status_code} {response.data[:200]!r}"

@@ -6,17 +6,16 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tarfile
-import time
 import urllib.error
 import urllib.request
 from io import BytesIO
 from pathlib import Path
 
 import pytest
+from utils import HeldPorts, spawn, stop_group, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "s2i" / "bin"
@@ -204,6 +203,9 @@ def test_assemble_restores_artifacts_and_a_failing_install_fails_the_build(
     write_script(dirs["tools"] / "fake-pip", "#!/usr/bin/env bash\nexit 3\n")
     result = script("assemble", base_env(dirs))
     assert result.returncode == 3
+    assert "restoring build artifacts" in result.stdout
+    assert "installing requirements.txt" in result.stdout
+    assert "is ready" not in result.stdout
     assert (dirs["microservice"] / "cache.bin").read_text() == "kept"
 
 
@@ -327,47 +329,43 @@ def test_dockerfile_is_an_s2i_builder_running_as_8888() -> None:
 # -- the real server -------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(url: str, process: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"the server exited during start-up ({process.returncode})"
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer in time")
+def answers_200(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
 
 
 def test_assembled_example_is_served_by_run(dirs: dict[str, Path]) -> None:
-    pytest.importorskip("seldon_server.cli", reason="seldon-microservice is not available yet")
     shutil.copytree(ROOT / "examples" / "models" / "iris", dirs["src"], dirs_exist_ok=True)
     venv_bin = str(Path(sys.executable).parent)
     env = base_env(dirs, PATH=f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}")
-    assert script("assemble", env).returncode == 0
+    built = script("assemble", env)
+    assert built.returncode == 0, built.stderr
+    assert "IrisClassifier (MODEL) is ready" in built.stdout
+    assert "warning" not in built.stdout
+    assert (dirs["microservice"] / "IrisClassifier.py").is_file()
     del env["SELDON_MICROSERVICE_CMD"]
-    http_port = free_port()
+    held = HeldPorts(3)
+    http_port, grpc_port, metrics_port = held.ports
     env.update(
         SELDON_BIND_ADDRESS="127.0.0.1",
         PREDICTIVE_UNIT_HTTP_SERVICE_PORT=str(http_port),
-        PREDICTIVE_UNIT_GRPC_SERVICE_PORT=str(free_port()),
-        PREDICTIVE_UNIT_METRICS_SERVICE_PORT=str(free_port()),
+        PREDICTIVE_UNIT_GRPC_SERVICE_PORT=str(grpc_port),
+        PREDICTIVE_UNIT_METRICS_SERVICE_PORT=str(metrics_port),
     )
     log_path = dirs["tools"] / "server.log"
     with log_path.open("wb") as log:
-        # Its own session, so a failed test can stop the server and any children it started.
-        process = subprocess.Popen(
-            [str(BIN / "run")], env=env, stdout=log, stderr=log, start_new_session=True
-        )
+        process = spawn([str(BIN / "run")], env=env, stdout=log, stderr=log)
     try:
-        wait_for(f"http://127.0.0.1:{http_port}/ready", process, time.monotonic() + 60)
+
+        def ready() -> bool:
+            assert process.poll() is None, f"the server exited ({process.returncode})"
+            return answers_200(f"http://127.0.0.1:{http_port}/ready")
+
+        wait_until(ready, "the server to be ready", 60)
+        held.release()
         request = urllib.request.Request(
             f"http://127.0.0.1:{http_port}/api/v1.0/predictions",
             data=b'{"data":{"ndarray":[[5.1,3.5,1.4,0.2]]}}',
@@ -376,9 +374,10 @@ def test_assembled_example_is_served_by_run(dirs: dict[str, Path]) -> None:
         with urllib.request.urlopen(request, timeout=10) as response:
             body = json.loads(response.read())
         assert body["data"]["names"] == ["setosa", "versicolor", "virginica"]
-        process.send_signal(signal.SIGTERM)  # reaches the server itself, since run exec'd it
-        assert process.wait(timeout=TIMEOUT) == 0, log_path.read_text()
+        [probabilities] = body["data"]["ndarray"]
+        assert probabilities.index(max(probabilities)) == 0  # a typical setosa
+        # SIGTERM reaches the server itself, since run exec'd it.
+        assert stop_group(process, signal.SIGTERM, TIMEOUT) == 0, log_path.read_text()
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=TIMEOUT)
+        stop_group(process, signal.SIGKILL)
+        held.release()

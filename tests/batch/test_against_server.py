@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from pathlib import Path
 import pytest
 from batch_cases import CASES, LINES, expected, payload
 from batch_helpers import BATCH_ID, ids, run_batch, without_instance_ids
+from utils import HeldPorts, spawn, stop_group, wait_until
 
 from seldon_server.batch.config import ExitCode
 
@@ -42,18 +41,9 @@ class Server:
         return self.rest if transport == "rest" else self.grpc
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 def _ready(server: Server) -> bool:
+    if server.process.poll() is not None:
+        raise AssertionError(f"seldon-microservice exited:\n{server.log.read_text()[-3000:]}")
     try:
         with urllib.request.urlopen(f"http://{server.rest}/health/ping", timeout=1) as reply:
             if reply.status != 200:
@@ -65,39 +55,29 @@ def _ready(server: Server) -> bool:
         return False
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM by PID (the server stops its own children), SIGKILL to its group if it hangs."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("identity")
     (folder / "Identity.py").write_text(IDENTITY_MODEL)
-    http, grpc_port, metrics = _free_ports(3)
-    log = folder / "server.log"
-    argv = [sys.executable, "-m", "seldon_server.cli", "Identity", "--http-port", str(http),
-            "--grpc-port", str(grpc_port), "--metrics-port", str(metrics)]  # fmt: skip
-    env = {**os.environ, "SELDON_BIND_ADDRESS": "127.0.0.1"}
-    with open(log, "wb") as out:
-        process = subprocess.Popen(argv, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)  # fmt: skip
-    started = Server(process, f"127.0.0.1:{http}", f"127.0.0.1:{grpc_port}", log)
+    with HeldPorts(3) as held:
+        http, grpc_port, metrics = held.ports
+        log = folder / "server.log"
+        argv = [sys.executable, "-m", "seldon_server.cli", "Identity", "--http-port", str(http),
+                "--grpc-port", str(grpc_port), "--metrics-port", str(metrics)]  # fmt: skip
+        env = {**os.environ, "SELDON_BIND_ADDRESS": "127.0.0.1"}
+        with open(log, "wb") as out:
+            process = spawn(argv, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT)
+        started = Server(process, f"127.0.0.1:{http}", f"127.0.0.1:{grpc_port}", log)
+        try:
+            wait_until(lambda: _ready(started), "seldon-microservice", READY_DEADLINE)
+        except BaseException:
+            stop_group(process)
+            raise
     try:
-        deadline = time.monotonic() + READY_DEADLINE
-        while not _ready(started):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"seldon-microservice did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.05)
         yield started
     finally:
-        _stop(process)
+        # SIGTERM by PID (the server stops its own children); SIGKILL to its group if it hangs.
+        assert stop_group(process) == 0, log.read_text()[-3000:]
 
 
 @pytest.mark.parametrize("transport", ["rest", "grpc"])

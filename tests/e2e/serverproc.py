@@ -6,55 +6,29 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
 import requests
 from google.protobuf import json_format
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from utils import START_SECONDS, HeldPorts, kill_group, spawn, wait_until
 
 from seldon_server.proto import prediction_pb2, prediction_pb2_grpc
 from seldon_server.settings import OPTIONS
 
 CLI = Path(sys.executable).with_name("seldon-microservice")
 MODELS = Path(__file__).with_name("models")
-START_SECONDS = 30.0  # a cold start imports numpy, Flask and grpc in several processes
-POLL_SECONDS = 0.02
 
 _SERVER_ENV = {name for option in OPTIONS for name in option.env} | {"PROMETHEUS_MULTIPROC_DIR"}
 _SERVER_ENV_PREFIXES = ("OTEL_", "GUNICORN_", "FLASK_", "SELDON_", "PREDICTIVE_UNIT_", "JAEGER_")
 _PARAMETER_TYPES = {bool: "BOOL", int: "INT", float: "FLOAT", str: "STRING"}
-
-T = TypeVar("T")
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct loopback ports free right now (held together so they differ)."""
-    with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in socks]
-
-
-def wait_until(predicate: Callable[[], T], what: str, timeout: float = START_SECONDS) -> T:
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(POLL_SECONDS)
 
 
 def process_tree(root: int) -> set[int]:
@@ -118,6 +92,7 @@ class Server:
     metrics_port: int
     log_path: Path
     marker_dir: Path
+    held: HeldPorts  # released once it is listening, or at cleanup
     metrics_path: str = "/metrics"
     seen: set[int] = field(default_factory=set)  # every pid of its tree ever observed
 
@@ -186,6 +161,7 @@ class Server:
             checks.append(self._grpc_serving)
         for check in checks:
             wait_until(partial(self._check, check), "the server to be ready", timeout)
+        self.held.release()
         self.tree()
 
     def _check(self, check: Callable[[], bool]) -> bool:
@@ -231,13 +207,12 @@ class Server:
 
     def kill_everything(self) -> None:
         """The finalizer: SIGKILL the process group and every pid of the tree ever seen."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGKILL)
-        for pid in self.seen | process_tree(self.pid) | self.leftovers():
+        stray = self.seen | process_tree(self.pid) | self.leftovers()
+        kill_group(self.proc)
+        for pid in stray:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(10)
+        self.held.release()
 
 
 class Launcher:
@@ -258,7 +233,8 @@ class Launcher:
         run_dir = self.base_dir / f"server{len(self.servers)}"
         marker_dir = run_dir / "markers"
         marker_dir.mkdir(parents=True)
-        http_port, grpc_port, metrics_port = free_ports(3)
+        held = HeldPorts(3)
+        http_port, grpc_port, metrics_port = held.ports
         params = {"marker_dir": str(marker_dir), **(parameters or {})}
         command = [
             str(CLI), interface,
@@ -269,16 +245,15 @@ class Launcher:
         ]  # fmt: skip
         log_path = run_dir / "server.log"
         with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
+            proc = spawn(
                 command,
                 cwd=MODELS,
                 env=server_env(run_dir, env or {}),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, killed as a whole at the end
             )
-        server = Server(proc, http_port, grpc_port, metrics_port, log_path, marker_dir)
+        server = Server(proc, http_port, grpc_port, metrics_port, log_path, marker_dir, held)
         server.metrics_path = (env or {}).get("PREDICTIVE_UNIT_METRICS_ENDPOINT", "/metrics")
         self.servers.append(server)
         return server

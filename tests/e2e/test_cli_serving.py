@@ -54,8 +54,21 @@ def test_rest_grpc_and_metrics_are_served_by_their_own_processes(server: Server)
 
 
 def test_health_endpoints_report_ready(server: Server) -> None:
-    for path in ("/ready", "/live", "/health/ping", "/health/status", "/api/v1.0/health/status"):
-        assert requests.get(server.url(path), timeout=10).status_code == 200, path
+    expected = {
+        "/ready": '{"status":"ready"}\n',
+        "/live": '{"status":"alive"}\n',
+        "/health/ping": "pong",
+    }
+    for path, body in expected.items():
+        reply = requests.get(server.url(path), timeout=10)
+        assert (reply.status_code, reply.text) == (200, body), path
+    for path in ("/health/status", "/api/v1.0/health/status"):
+        reply = requests.get(server.url(path), timeout=10)
+        assert reply.status_code == 200, path
+        # The model has no health_status(): the default reply, with the tags its tags() adds.
+        health = reply.json()
+        assert health["strData"] == "healthy", path
+        assert health["meta"]["tags"]["pid"] in server.tree(), path
 
 
 def test_sync_worker_closes_connections_as_the_original(server: Server) -> None:

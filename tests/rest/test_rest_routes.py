@@ -325,8 +325,13 @@ def test_model_not_loaded_is_503(rest: Any, dispatcher: Any) -> None:
     response = client.post("/predict", json={"data": {"ndarray": [1]}})
     assert response.status_code == 503
     assert response.json["status"]["info"] == "Model not ready"
-    assert client.get("/ready").status_code == 503
-    assert client.get("/live").status_code == 200
+    ready = client.get("/ready")
+    assert (ready.status_code, ready.data) == (
+        503,
+        status_body("Model not ready", "MICROSERVICE_INTERNAL_ERROR"),
+    )
+    live = client.get("/live")
+    assert (live.status_code, live.data) == (200, b'{"status":"alive"}\n')
     assert client.get("/health/ping").data == b"pong"
 
 
@@ -519,8 +524,9 @@ def test_openapi_document(identity: Any) -> None:
 
 
 def test_live_and_ready(identity: Any) -> None:
-    assert identity.get("/live").status_code == 200
-    assert identity.get("/ready").status_code == 200
+    for path, body in (("/live", b'{"status":"alive"}\n'), ("/ready", b'{"status":"ready"}\n')):
+        response = identity.get(path)
+        assert (response.status_code, response.content_type, response.data) == (200, JSON, body)
 
 
 # -- multipart --------------------------------------------------------------------------------
@@ -558,6 +564,11 @@ def test_multipart_json_fields_and_raw_hook(rest: Any) -> None:
     assert response.status_code == 200
     (message,) = model.calls["predict_raw"][0]
     assert message == {"data": {"ndarray": [[1, 2]]}, "meta": {"puid": "x"}, "binData": b"YWI="}
+    # bytes from the hook go back base64-encoded, as any binData
+    assert response.data == (
+        b'{"binData":"WVdJPQ==","data":{"ndarray":[[1,2]]},'
+        b'"meta":{"metrics":[{"key":"raw_counter","type":"COUNTER","value":3}]}}\n'
+    )
 
 
 @pytest.mark.parametrize(
@@ -593,6 +604,7 @@ def test_status_code_only_on_predict_routes(rest: Any) -> None:
 
     response = rest(RawTransform()).post("/transform-input", json={"strData": "x"})
     assert response.status_code == 200
+    assert response.data == b'{"status":{"code":400},"strData":"x"}\n'  # passed on as it is
 
 
 def test_deprecated_rest_hook(rest: Any) -> None:

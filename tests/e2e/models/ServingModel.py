@@ -16,6 +16,8 @@ from typing import Any
 from seldon_server import create_counter, create_gauge, create_timer
 
 BLOCK_LIMIT_SECONDS = 60.0  # a blocked call gives up if the test never releases it
+_WATCHING = threading.Lock()
+_RELEASED = threading.Event()
 
 
 def mark(marker_dir: str, event: str) -> None:
@@ -60,12 +62,22 @@ class ServingModel:
 
     def _block(self) -> None:
         mark(self.marker_dir, "started")
-        release = os.path.join(self.marker_dir, "release")
-        deadline = time.monotonic() + BLOCK_LIMIT_SECONDS
-        while not os.path.exists(release):
-            if time.monotonic() > deadline:
+        # One thread per process polls for the file; the other blocked calls wait for its word
+        # (hundreds of threads polling at once slow the whole machine down).
+        if not _WATCHING.acquire(blocking=False):
+            if not _RELEASED.wait(BLOCK_LIMIT_SECONDS):
                 raise TimeoutError("the test never released this call")
-            time.sleep(0.005)
+            return
+        try:
+            release = os.path.join(self.marker_dir, "release")
+            deadline = time.monotonic() + BLOCK_LIMIT_SECONDS
+            while not os.path.exists(release):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the test never released this call")
+                time.sleep(0.005)
+            _RELEASED.set()
+        finally:
+            _WATCHING.release()
 
     def tags(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "max_active": self._max_active}
