@@ -301,7 +301,7 @@ def _matrix(buf: bytes) -> np.ndarray | None:
 def encode_tensor(array: np.ndarray) -> bytes:
     """Serialized seldon Tensor (packed shape, packed doubles) of a real numeric array."""
     shape = b"".join(varint(size) for size in array.shape)
-    values = np.ascontiguousarray(array, dtype="<f8").tobytes()
+    values = np.ascontiguousarray(array, dtype="<f8").tobytes() if array.size else b""
     out = field(TENSOR_SHAPE, shape) if shape else b""
     return (out + field(TENSOR_VALUES, values)) if values else out
 
