@@ -14,6 +14,7 @@ from google.protobuf import struct_pb2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from protobuf_oracle import list_value, plain
 
 from seldon_server.codecs import wire
 from seldon_server.codecs.wire import (
@@ -39,24 +40,6 @@ small_arrays = hnp.arrays(
     st.sampled_from([np.float32, np.int8, np.uint16, np.float16]), shapes, elements=None
 )
 numeric_arrays = float_arrays | int_arrays | uint_arrays | small_arrays
-
-
-def list_value(values: list[Any]) -> struct_pb2.ListValue:
-    message = struct_pb2.ListValue()
-    message.extend(values)
-    return message
-
-
-def plain(message: Any) -> Any:
-    """A ListValue or Value as Python values, read through the message classes only."""
-    if isinstance(message, struct_pb2.ListValue):
-        return [plain(value) for value in message.values]
-    kind = message.WhichOneof("kind")
-    if kind == "list_value":
-        return plain(message.list_value)
-    if kind == "struct_value":
-        return {key: plain(value) for key, value in message.struct_value.fields.items()}
-    return None if kind == "null_value" else getattr(message, kind)
 
 
 @settings(max_examples=300)

@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import json_format
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from protobuf_oracle import plain
 
 from seldon_server.codecs import proto as proto_codec
 from seldon_server.codecs import seldon_bytes
@@ -71,18 +72,6 @@ def build(meta: Any, names: list[str], payload: tuple[str, Any]) -> pb.SeldonMes
         message.data.tensor.shape.extend(shape)
         message.data.tensor.values.extend(values)
     return message
-
-
-def plain(value: Any) -> Any:
-    """A ListValue or Value as Python values, read through the message classes only."""
-    if isinstance(value, struct_pb2.ListValue):
-        return [plain(item) for item in value.values]
-    kind = value.WhichOneof("kind")
-    if kind == "list_value":
-        return plain(value.list_value)
-    if kind == "struct_value":
-        return {key: plain(item) for key, item in value.struct_value.fields.items()}
-    return None if kind == "null_value" else getattr(value, kind)
 
 
 def generic(data: bytes) -> Message | Exception:
