@@ -226,9 +226,8 @@ def main() -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(
-            f"median ratio ours/floor {ratio:.2f} (target >= 0.5): {'PASS' if ratio >= 0.5 else 'FAIL'}"
-        )
+        verdict = "PASS" if ratio >= 0.5 else "FAIL"
+        print(f"median ratio ours/floor {ratio:.2f} (target >= 0.5): {verdict}")
     return 0 if summary["pass"] else 1
 
 

@@ -230,6 +230,8 @@ def encode(msg: Message) -> dict[str, Any]:
 
 def _encode_data(msg: Message) -> dict[str, Any]:
     array = msg.array if msg.array is not None else np.asarray(msg.value)
+    if msg.encoding != "tftensor":
+        np_codec.check_plain(array, msg.encoding or "ndarray")
     payload: Any
     if msg.encoding == "tensor":
         payload = {"shape": list(array.shape), "values": array_values(array.ravel())}

@@ -42,6 +42,20 @@ def is_numeric(array: np.ndarray) -> bool:
     return numeric
 
 
+# What an ndarray or a tensor payload would garble, by numpy kind.
+_GARBLED = {
+    "c": "their imaginary parts have no place there (a tftensor holds them)",
+    "m": "durations would lose their unit (convert them to numbers first)",
+}
+
+
+def check_plain(array: np.ndarray, encoding: str) -> None:
+    """Bad data for a non-empty reply array that an ndarray or tensor cannot hold faithfully."""
+    problem = _GARBLED.get(array.dtype.kind)
+    if problem is not None and array.size:
+        raise BadDataError(f"Cannot encode dtype {array.dtype} as {encoding}: {problem}")
+
+
 def as_array(value: Any) -> np.ndarray:
     """The numpy view of a hook's list or array result."""
     if isinstance(value, np.ndarray):

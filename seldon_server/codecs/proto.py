@@ -14,9 +14,10 @@ from google.protobuf.message import DecodeError
 from seldon_server.codecs import numpy as np_codec
 from seldon_server.codecs import seldon_bytes, tftensor
 from seldon_server.codecs.message import Feedback, Message, hook_forms
-from seldon_server.codecs.meta_bytes import fill_meta
 from seldon_server.codecs.wire import (
+    MAX_NDARRAY_DIMS,
     decode_numeric_list_value,
+    decode_tensor,
     encode_numeric_list_value,
     encode_tensor,
     packs_as_doubles,
@@ -70,21 +71,19 @@ def datadef_to_array(datadef: Any) -> tuple[np.ndarray, Any]:
 
 
 def _tensor_to_array(tensor: Any) -> np.ndarray:
+    """The Tensor's values in its shape; read from its bytes unless protobuf must judge them."""
+    array = decode_tensor(tensor.SerializeToString())
+    if array is not None:
+        return array
     shape = list(tensor.shape)
     if any(size < 0 for size in shape):
         raise BadDataError(f"Invalid tensor: negative dimension in shape {shape}")
-    count = math.prod(shape)
-    if len(tensor.values) != count:
+    if len(tensor.values) != math.prod(shape):
         raise BadDataError(
             f"Invalid tensor: cannot reshape array of size {len(tensor.values)} into shape {shape}"
         )
-    try:
-        if count == 0:
-            return np.zeros(shape)
-        # Packed doubles are serialized last (field 2 after field 1): read them from the tail.
-        raw = tensor.SerializeToString()
-        values = np.frombuffer(raw, dtype="<f8", count=count, offset=len(raw) - 8 * count)
-        return values.astype(np.float64).reshape(shape)
+    try:  # empty, or more dimensions than the byte reader takes
+        return np.array(tensor.values, dtype=np.float64).reshape(shape)
     except ValueError as exc:  # more dimensions than numpy holds
         raise BadDataError(f"Invalid tensor: {exc}") from exc
 
@@ -124,15 +123,22 @@ def fill_datadef(datadef: Any, msg: Message) -> None:
         datadef.names.extend(msg.names)
     except TypeError:  # class_names() may hold non-strings
         datadef.names.extend(str(name) for name in msg.names)
+    if msg.encoding == "tftensor":
+        datadef.tftensor.CopyFrom(tftensor.from_array(array))
+        return
+    np_codec.check_plain(array, msg.encoding or "ndarray")
     if msg.encoding == "tensor":
         datadef.tensor.MergeFromString(encode_tensor(array))
-    elif msg.encoding == "tftensor":
-        datadef.tftensor.CopyFrom(tftensor.from_array(array))
     else:
         _fill_list_value(datadef.ndarray, array)
 
 
 def _fill_list_value(list_value: Any, array: np.ndarray) -> None:
+    if array.ndim > MAX_NDARRAY_DIMS:  # protobuf would write it, but no reader would parse it
+        raise BadDataError(
+            f"Cannot encode a {array.ndim}-dimensional array as an ndarray: protobuf reads at"
+            f" most {MAX_NDARRAY_DIMS} nested lists (a tensor has no such limit)"
+        )
     list_value.SetInParent()
     if array.ndim == 0:  # a scalar array: a one-item list
         list_value.append(array.item())
@@ -140,6 +146,14 @@ def _fill_list_value(list_value: Any, array: np.ndarray) -> None:
         list_value.MergeFromString(encode_numeric_list_value(array))
     else:
         list_value.extend(array.tolist())
+
+
+def fill_meta(target: Any, meta: dict[str, Any]) -> None:
+    """protobuf's JSON mapping of a response meta dict into a Meta; a bad value is bad data."""
+    try:
+        json_format.ParseDict(meta, target, ignore_unknown_fields=True)
+    except (json_format.ParseError, TypeError, ValueError) as exc:
+        raise BadDataError(f"Invalid meta in response: {exc}") from exc
 
 
 def take_raw_metrics(response: Any, keep: bool) -> list[dict[str, Any]]:

@@ -1,31 +1,51 @@
-"""Numeric payloads (google.protobuf.ListValue, seldon Tensor) read and written as bytes.
-
-A number inside a ListValue is the 11 bytes `0a 09 11 <8-byte little-endian double>` (entry tag,
-Value length, number_value tag); a nested list is `0a <len> 32 <len> <ListValue>`. Building and
-parsing these with numpy keeps a 100x100 ndarray off the per-element Python path. Anything that is
-not a regular all-number nested list is left to the generic protobuf path (None is returned).
-"""
+"""Protobuf's wire format by hand: the field keys, one bounds-checked reader, numeric payloads."""
 
 from __future__ import annotations
 
+import math
 import struct
 from typing import Any
 
 import numpy as np
+from google.protobuf import struct_pb2
 
-from seldon_server.codecs import numpy as np_codec
+from seldon_server.proto import prediction_pb2 as pb
 
-# Below this many numbers, struct and bytes slicing beat numpy's per-call overhead.
-_SMALL = 64
-_NUMBER_PREFIX = b"\x0a\x09\x11"
-_NUMBER = np.dtype([("entry", "u1"), ("length", "u1"), ("tag", "u1"), ("value", "<f8")])
-_ENTRY_TAG, _NUMBER_LENGTH, _NUMBER_TAG, _LIST_TAG = 0x0A, 0x09, 0x11, 0x32
-# Lengths and Tensor shape values are at most int32 (larger shape varints are negative or
-# truncated by protobuf).
-_INT32_MAX = 2**31 - 1
+VARINT, I64, LEN, I32 = 0, 1, 2, 5  # wire types
 
 
-# One-byte varints (every length under 128) are looked up, not computed.
+def _key(message: Any, name: str, wire_type: int) -> int:
+    """A field's key (number << 3 | wire type), numbered by the generated code: it cannot drift."""
+    return int(message.DESCRIPTOR.fields_by_name[name].number) << 3 | wire_type
+
+
+# The one table of field keys written or read here, and by seldon_bytes and meta_bytes.
+SELDON_META = _key(pb.SeldonMessage, "meta", LEN)
+SELDON_DATA = _key(pb.SeldonMessage, "data", LEN)
+DATA_NAMES = _key(pb.DefaultData, "names", LEN)
+DATA_TENSOR = _key(pb.DefaultData, "tensor", LEN)
+DATA_NDARRAY = _key(pb.DefaultData, "ndarray", LEN)
+TENSOR_SHAPE = _key(pb.Tensor, "shape", LEN)  # packed
+TENSOR_VALUES = _key(pb.Tensor, "values", LEN)  # packed
+LIST_VALUES = _key(struct_pb2.ListValue, "values", LEN)
+VALUE_NUMBER = _key(struct_pb2.Value, "number_value", I64)
+VALUE_STRING = _key(struct_pb2.Value, "string_value", LEN)
+VALUE_BOOL = _key(struct_pb2.Value, "bool_value", VARINT)
+VALUE_LIST = _key(struct_pb2.Value, "list_value", LEN)
+META_PUID = _key(pb.Meta, "puid", LEN)
+META_TAGS = _key(pb.Meta, "tags", LEN)
+META_REQUEST_PATH = _key(pb.Meta, "requestPath", LEN)
+META_METRICS = _key(pb.Meta, "metrics", LEN)
+ENTRY_KEY = _key(pb.Meta.TagsEntry, "key", LEN)  # every map entry: key 1, value 2
+ENTRY_VALUE = _key(pb.Meta.TagsEntry, "value", LEN)
+METRIC_KEY = _key(pb.Metric, "key", LEN)
+METRIC_TYPE = _key(pb.Metric, "type", VARINT)
+METRIC_VALUE = _key(pb.Metric, "value", I32)
+METRIC_TAGS = _key(pb.Metric, "tags", LEN)
+
+# -- writing ---------------------------------------------------------------------------------------
+
+# One-byte varints (every key, and every length under 128) are looked up, not computed.
 _ONE_BYTE = [bytes((value,)) for value in range(0x80)]
 
 
@@ -41,87 +61,80 @@ def varint(value: int) -> bytes:
     return bytes(out)
 
 
-def delimited(payload: bytes) -> bytes:
-    """A length-delimited field's value: its varint length, then the bytes."""
-    return varint(len(payload)) + payload
+def field(key: int, payload: bytes) -> bytes:
+    """A length-delimited field: its key, the payload's varint length, the payload."""
+    return _ONE_BYTE[key] + varint(len(payload)) + payload
+
+
+def scalar_field(key: int, encoded: bytes) -> bytes:
+    """A varint or fixed-width field: its key, then the value already encoded."""
+    return _ONE_BYTE[key] + encoded
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+# Protobuf reads a length in at most 5 bytes and below 2**31, a varint in at most 10 bytes, and
+# a packed int32 above 2**31 - 1 as a negative number; the reader declines all of these.
+_LENGTH_BYTES, _VARINT_BYTES, _INT32_MAX = 5, 10, 2**31 - 1
+
+
+def read_varint(
+    buf: bytes, pos: int, end: int, max_bytes: int = _VARINT_BYTES
+) -> tuple[int, int] | None:
+    """(value, position after it) of the varint at buf[pos]; None when it runs to `end` or
+    past `max_bytes` without finishing."""
+    if pos < end and buf[pos] < 0x80:  # one byte: the common case
+        return buf[pos], pos + 1
+    value = shift = 0
+    for index in range(pos, min(end, pos + max_bytes)):
+        byte = buf[index]
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, index + 1
+        shift += 7
+    return None
+
+
+def read_field(buf: bytes, pos: int, end: int, key: int) -> tuple[int, int] | None:
+    """(start, stop) of the length-delimited field `key` at buf[pos], when it ends by `end`; None
+    when another field is there or the length is malformed or runs past `end`."""
+    if pos >= end or buf[pos] != key:
+        return None
+    pos += 1
+    if pos < end and buf[pos] < 0x80:  # lengths under 128: the common case
+        start, stop = pos + 1, pos + 1 + buf[pos]
+    else:
+        length = read_varint(buf, pos, end, _LENGTH_BYTES)
+        if length is None or length[0] > _INT32_MAX:
+            return None
+        start, stop = length[1], length[1] + length[0]
+    return (start, stop) if stop <= end else None
+
+
+# The byte reader takes at most this many dimensions, what every supported numpy holds (1.x: 32);
+# deeper payloads are left to protobuf, which applies its own nesting limit and numpy's.
+MAX_READ_DIMS = 32
+
+# -- ListValue of numbers --------------------------------------------------------------------------
+
+# A number inside a ListValue: entry key, Value length 9, number_value key, 8-byte double.
+_NUMBER = np.dtype([("entry", "u1"), ("length", "u1"), ("key", "u1"), ("value", "<f8")])
+_NUMBER_PREFIX = bytes((LIST_VALUES, _NUMBER.itemsize - 2, VALUE_NUMBER))
+_ENTRY, _LENGTH, _KEY = (_NUMBER_PREFIX[index : index + 1] for index in range(3))
+
+
+# Protobuf readers refuse a message nested more than 100 deep, and every ndarray dimension nests a
+# Value and a ListValue inside SeldonMessage.data: 49 dimensions is the most a message can carry.
+MAX_NDARRAY_DIMS = 49
 
 
 def packs_as_doubles(array: np.ndarray) -> bool:
-    """A non-empty, real, numeric array of rank >= 1: every value is written as a double."""
-    return (
-        bool(array.size)
-        and array.ndim > 0
-        and np_codec.is_numeric(array)
-        and (array.dtype.kind != "c")
-    )
+    """A non-empty array of rank >= 1 of real ints or floats: every value is written as a double."""
+    return array.dtype.kind in "iuf" and array.ndim > 0 and bool(array.size)
 
 
-def read_varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
-    """(value, position after it) of a varint field value; value -1 when the buffer ends inside
-    it or it is longer than protobuf's 10 bytes (protobuf rejects those)."""
-    if pos < len(buf) and buf[pos] < 0x80:
-        return buf[pos], pos + 1
-    return _read_long(buf, pos, 70)
-
-
-def read_length(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
-    """A length prefix as protobuf reads one: at most 5 bytes and below 2**31, else -1."""
-    if pos < len(buf) and buf[pos] < 0x80:  # lengths under 128: the common case
-        return buf[pos], pos + 1
-    value, pos = _read_long(buf, pos, 35)
-    return (value if value <= _INT32_MAX else -1), pos
-
-
-def _read_long(buf: bytes | memoryview, pos: int, max_shift: int) -> tuple[int, int]:
-    result = shift = 0
-    while pos < len(buf) and shift < max_shift:
-        byte = buf[pos]
-        result |= (byte & 0x7F) << shift
-        pos += 1
-        if not byte & 0x80:
-            return result, pos
-        shift += 7
-    return -1, pos
-
-
-def encode_numeric_list_value(array: np.ndarray) -> bytes:
-    """Serialized ListValue for a non-empty numeric array of any rank >= 1."""
-    if array.size <= _SMALL:
-        return _encode_small(array.tolist())
-    if array.ndim == 1:
-        numbers = np.empty(array.shape[0], dtype=_NUMBER)
-        numbers["entry"], numbers["length"], numbers["tag"] = (
-            _ENTRY_TAG,
-            _NUMBER_LENGTH,
-            _NUMBER_TAG,
-        )
-        numbers["value"] = array
-        return numbers.tobytes()
-    if array.ndim == 2:
-        return _encode_matrix(array)
-    parts = []
-    for sub in array:
-        inner = encode_numeric_list_value(sub)
-        parts.append(b"\x0a" + delimited(b"\x32" + delimited(inner)))
-    return b"".join(parts)
-
-
-def _encode_small(values: list[object]) -> bytes:
-    if values[0].__class__ is not list:
-        return _numbers_struct(len(values), "3sd").pack(*_interleave(values))
-    parts = []
-    for row in values:
-        inner = _encode_small(row)  # type: ignore[arg-type]
-        parts.append(b"\x0a" + delimited(b"\x32" + delimited(inner)))
-    return b"".join(parts)
-
-
-def _interleave(values: list[object]) -> list[object]:
-    out: list[object] = [_NUMBER_PREFIX, 0.0] * len(values)
-    out[1::2] = values  # ints (from int arrays) are packed as doubles by struct
-    return out
-
-
+# Up to this many numbers, struct beats numpy's per-call overhead (both directions).
+_STRUCT_NUMBERS = 64
 # Compiled layouts of `count` numbers, packed ("3sd": prefix, double) or unpacked ("3xd").
 _STRUCTS: dict[tuple[int, str], struct.Struct] = {}
 
@@ -133,15 +146,41 @@ def _numbers_struct(count: int, item: str) -> struct.Struct:
     return layout
 
 
+def encode_numeric_list_value(array: np.ndarray) -> bytes:
+    """Serialized ListValue of an array that packs_as_doubles."""
+    if array.size <= _STRUCT_NUMBERS:
+        return _encode_listed(array.tolist())
+    if array.ndim == 1:
+        numbers = np.empty(array.shape[0], dtype=_NUMBER)
+        numbers["entry"], numbers["length"], numbers["key"] = _NUMBER_PREFIX
+        numbers["value"] = array
+        return numbers.tobytes()
+    if array.ndim == 2:
+        return _encode_matrix(array)
+    return b"".join(_row(encode_numeric_list_value(sub)) for sub in array)
+
+
+def _row(inner: bytes) -> bytes:
+    """A nested list as a ListValue entry: a Value holding the inner ListValue."""
+    return field(LIST_VALUES, field(VALUE_LIST, inner))
+
+
+def _encode_listed(values: list[Any]) -> bytes:
+    if values[0].__class__ is not list:
+        out: list[object] = [_NUMBER_PREFIX, 0.0] * len(values)
+        out[1::2] = values  # ints (from int arrays) are packed as doubles by struct
+        return _numbers_struct(len(values), "3sd").pack(*out)
+    return b"".join(_row(_encode_listed(row)) for row in values)
+
+
 def _encode_matrix(array: np.ndarray) -> bytes:
     """Every row has the same header, so a 2-D array is one numpy fill and one copy."""
     rows, cols = array.shape
     numbers = np.empty((rows, cols), dtype=_NUMBER)
-    numbers["entry"], numbers["length"], numbers["tag"] = _ENTRY_TAG, _NUMBER_LENGTH, _NUMBER_TAG
+    numbers["entry"], numbers["length"], numbers["key"] = _NUMBER_PREFIX
     numbers["value"] = array
     row_list = _NUMBER.itemsize * cols
-    value_header = b"\x32" + varint(row_list)
-    header = np.frombuffer(b"\x0a" + varint(len(value_header) + row_list) + value_header, np.uint8)
+    header = np.frombuffer(_row(bytes(row_list))[:-row_list], np.uint8)
     out = np.empty((rows, header.size + row_list), dtype=np.uint8)
     out[:, : header.size] = header
     out[:, header.size :] = numbers.view(np.uint8).reshape(rows, row_list)
@@ -149,166 +188,147 @@ def _encode_matrix(array: np.ndarray) -> bytes:
 
 
 def decode_numeric_list_value(buf: bytes) -> np.ndarray | None:
-    """float64 array for a regular all-number nested ListValue, else None."""
-    if not buf:
+    """float64 array of a regular, all-number nested ListValue; None for anything else."""
+    if buf.startswith(_NUMBER_PREFIX):  # a flat list: the common 1-D case, no rows to walk
+        return _numbers(buf)
+    if len(buf) >= _MATRIX_BYTES:
+        matrix = _matrix(buf)
+        if matrix is not None:
+            return matrix
+    leaves: list[tuple[int, int]] = []
+    shape = _shape(buf, 0, len(buf), 1, leaves)
+    if shape is None:
         return None
-    if len(buf) > _SMALL_BYTES:
-        return _decode(memoryview(buf))
-    values = _decode_small(buf)
-    if values is None:
-        return None
-    try:
-        return np.array(values, dtype=np.float64)
-    except ValueError:  # ragged: the generic path reports it
-        return None
+    if len(leaves) == 1:
+        raw = buf[leaves[0][0] : leaves[0][1]]
+    else:
+        view = memoryview(buf)
+        raw = b"".join([view[start:stop] for start, stop in leaves])
+    numbers = _numbers(raw)
+    return None if numbers is None else numbers.reshape(shape)
 
 
-# A small payload is parsed into Python lists first: one numpy call instead of one per row.
-_SMALL_BYTES = 1024
-
-
-def _decode_small(buf: bytes) -> list[Any] | None:
-    if buf[:3] == _NUMBER_PREFIX:
-        count, rest = divmod(len(buf), _NUMBER.itemsize)
-        if rest or buf[0::11] != b"\x0a" * count or buf[1::11] != b"\x09" * count:
+def _shape(
+    buf: bytes, start: int, stop: int, depth: int, leaves: list[tuple[int, int]]
+) -> tuple[int, ...] | None:
+    """The shape of the nested lists in buf[start:stop], with each innermost run of numbers
+    added to `leaves` (their entries are checked later, all at once); None unless every row
+    is a list of the same shape."""
+    if buf.startswith(_NUMBER_PREFIX, start):
+        count, rest = divmod(stop - start, _NUMBER.itemsize)
+        if rest:
             return None
-        if buf[2::11] != b"\x11" * count:
-            return None
-        return list(_numbers_struct(count, "3xd").unpack(buf))
-    rows: list[Any] = []
-    view = memoryview(buf)
-    pos = 0
-    while pos < len(buf):
-        if buf[pos] != _ENTRY_TAG:
-            return None
-        length, pos = read_length(view, pos + 1)
-        end = pos + length
-        if length < 2 or end > len(buf) or buf[pos] != _LIST_TAG:
-            return None
-        inner_length, inner_pos = read_length(view, pos + 1)
-        if inner_pos + inner_length != end or inner_length <= 0:
-            return None
-        row = _decode_small(buf[inner_pos:end])
-        if row is None:
-            return None
-        rows.append(row)
-        pos = end
-    return rows
-
-
-def _decode(buf: memoryview) -> np.ndarray | None:
-    if (
-        len(buf) >= 3
-        and buf[0] == _ENTRY_TAG
-        and buf[1] == _NUMBER_LENGTH
-        and buf[2] == _NUMBER_TAG
-    ):
-        return _decode_numbers(buf)
-    matrix = _decode_matrix(buf) if len(buf) > _SMALL * _NUMBER.itemsize else None
-    if matrix is not None:
-        return matrix
-    rows: list[np.ndarray] = []
-    pos = 0
-    while pos < len(buf):
-        if buf[pos] != _ENTRY_TAG:
-            return None
-        length, pos = read_length(buf, pos + 1)
-        end = pos + length
-        if length < 2 or end > len(buf) or buf[pos] != _LIST_TAG:
-            return None
-        inner_length, inner_pos = read_length(buf, pos + 1)
-        if inner_pos + inner_length != end or inner_length <= 0:
-            return None
-        row = _decode(buf[inner_pos:end])
-        if row is None or (rows and row.shape != rows[0].shape):
-            return None
-        rows.append(row)
-        pos = end
-    return np.stack(rows) if rows else None
-
-
-def _decode_matrix(buf: memoryview) -> np.ndarray | None:
-    """Fast path for the common 2-D case: every row has the same header and width."""
-    if buf[0] != _ENTRY_TAG:
+        leaves.append((start, stop))
+        return (count,)
+    if depth == MAX_READ_DIMS:
         return None
-    length, pos = read_length(buf, 1)
-    if length < 2 or pos + length > len(buf) or buf[pos] != _LIST_TAG:
-        return None
-    inner_length, inner_pos = read_length(buf, pos + 1)
-    row_size = pos + length
-    if inner_pos + inner_length != row_size or inner_length % _NUMBER.itemsize:
-        return None
-    if inner_length <= 0 or len(buf) % row_size:
-        return None
-    header = inner_pos
-    matrix = np.frombuffer(buf, dtype=np.uint8).reshape(-1, row_size)
-    if not (matrix[:, :header] == matrix[0, :header]).all():
-        return None
-    cells = matrix[:, header:].reshape(matrix.shape[0], -1, _NUMBER.itemsize)
-    if not (
-        (cells[:, :, 0] == _ENTRY_TAG).all()
-        and (cells[:, :, 1] == _NUMBER_LENGTH).all()
-        and (cells[:, :, 2] == _NUMBER_TAG).all()
-    ):
-        return None
-    return np.ascontiguousarray(cells[:, :, 3:]).view("<f8")[:, :, 0].astype(np.float64)
-
-
-def _decode_numbers(buf: memoryview) -> np.ndarray | None:
-    if len(buf) % _NUMBER.itemsize:
-        return None
-    count = len(buf) // _NUMBER.itemsize
-    if count <= _SMALL:
-        raw = bytes(buf)
-        if raw[0::11] != b"\x0a" * count or raw[1::11] != b"\x09" * count:
+    shape: tuple[int, ...] | None = None
+    rows = 0
+    pos = start
+    while pos < stop:
+        inner = _nested_list(buf, pos, stop)
+        if inner is None:
             return None
-        if raw[2::11] != b"\x11" * count:
+        row = _shape(buf, inner[0], inner[1], depth + 1, leaves)
+        if row is None or (shape is not None and row != shape):
+            return None
+        shape, rows, pos = row, rows + 1, inner[1]
+    return None if shape is None else (rows, *shape)
+
+
+def _nested_list(buf: bytes, pos: int, end: int) -> tuple[int, int] | None:
+    """(start, stop) of the non-empty ListValue that is all of the entry at buf[pos], else None;
+    the entry ends where the list does."""
+    entry = read_field(buf, pos, end, LIST_VALUES)
+    if entry is None:
+        return None
+    inner = read_field(buf, entry[0], entry[1], VALUE_LIST)
+    if inner is None or inner[1] != entry[1] or inner[0] == inner[1]:
+        return None
+    return inner
+
+
+def _numbers(raw: bytes) -> np.ndarray | None:
+    """float64 values of a run of number entries; None if any entry is something else."""
+    count, rest = divmod(len(raw), _NUMBER.itemsize)
+    if rest or not count:
+        return None
+    if count <= _STRUCT_NUMBERS:  # byte-string compares of every 11th byte, then one unpack
+        if raw[0::11] != _ENTRY * count or raw[1::11] != _LENGTH * count:
+            return None
+        if raw[2::11] != _KEY * count:
             return None
         return np.array(_numbers_struct(count, "3xd").unpack(raw), dtype=np.float64)
-    numbers = np.frombuffer(buf, dtype=_NUMBER)
+    return _values(np.frombuffer(raw, dtype=_NUMBER))
+
+
+def _values(numbers: np.ndarray) -> np.ndarray | None:
+    """A new float64 array of the values of number entries, or None unless all are numbers."""
+    entry, length, key = _NUMBER_PREFIX
     if not (
-        (numbers["entry"] == _ENTRY_TAG).all()
-        and (numbers["length"] == _NUMBER_LENGTH).all()
-        and (numbers["tag"] == _NUMBER_TAG).all()
+        (numbers["entry"] == entry).all()
+        and (numbers["length"] == length).all()
+        and (numbers["key"] == key).all()
     ):
         return None
     return numbers["value"].astype(np.float64)
 
 
+# From this size up, a ListValue is tried as a matrix first: below it the row loop beats numpy's
+# fixed cost, above it one numpy pass beats the loop.
+_MATRIX_BYTES = 1024
+
+
+def _matrix(buf: bytes) -> np.ndarray | None:
+    """The common large 2-D case: every row has the same header and width, checked at once."""
+    first = _nested_list(buf, 0, len(buf))
+    if first is None:
+        return None
+    header, row_size = first
+    cols, rest = divmod(row_size - header, _NUMBER.itemsize)
+    if rest or len(buf) % row_size:
+        return None
+    rows = np.frombuffer(buf, dtype=np.uint8).reshape(-1, row_size)
+    if not (rows[:, :header] == rows[0, :header]).all():
+        return None
+    shape, strides = (rows.shape[0], cols), (row_size, _NUMBER.itemsize)
+    return _values(np.ndarray(shape, _NUMBER, buf, offset=header, strides=strides))
+
+
+# -- Tensor ------------------------------------------------------------------------------------
+
+
 def encode_tensor(array: np.ndarray) -> bytes:
-    """Serialized seldon Tensor (packed shape, packed doubles) of any numeric array."""
+    """Serialized seldon Tensor (packed shape, packed doubles) of a real numeric array."""
     shape = b"".join(varint(size) for size in array.shape)
-    values = np.ascontiguousarray(array, dtype="<f8").tobytes()
-    out = b""
-    if shape:
-        out += b"\x0a" + delimited(shape)
-    if values:
-        out += b"\x12" + delimited(values)
-    return out
+    values = np.ascontiguousarray(array, dtype="<f8").tobytes() if array.size else b""
+    out = field(TENSOR_SHAPE, shape) if shape else b""
+    return (out + field(TENSOR_VALUES, values)) if values else out
 
 
 def decode_tensor(buf: bytes) -> np.ndarray | None:
-    """float64 array of a canonically serialized, consistent, non-empty Tensor, else None."""
-    size, pos = len(buf), 0
-    shape: list[int] = []
-    count = 1
-    if pos < size and buf[pos] == 0x0A:
-        length, pos = read_length(buf, pos + 1)
-        end = pos + length
-        if length < 0 or end > size:
-            return None
-        while pos < end:
-            dim, pos = read_varint(buf, pos)
-            if dim < 0 or dim > _INT32_MAX:
-                return None
-            shape.append(dim)
-            count *= dim
-        if pos != end:
-            return None
-    if pos >= size or buf[pos] != 0x12:
+    """float64 array of a canonically serialized, consistent, non-empty Tensor; else None."""
+    end = len(buf)
+    packed = read_field(buf, 0, end, TENSOR_SHAPE)
+    shape = [] if packed is None else _dims(buf, packed[0], packed[1])
+    values = read_field(buf, 0 if packed is None else packed[1], end, TENSOR_VALUES)
+    if shape is None or values is None or values[1] != end:
         return None
-    length, pos = read_length(buf, pos + 1)
-    if pos + length != size or count == 0 or length != 8 * count:
+    count = math.prod(shape)
+    if count == 0 or values[1] - values[0] != 8 * count:
         return None
-    values = np.frombuffer(buf, dtype="<f8", count=count, offset=pos)
-    return values.astype(np.float64).reshape(shape)
+    array = np.frombuffer(buf, dtype="<f8", count=count, offset=values[0])
+    return array.astype(np.float64).reshape(shape)
+
+
+def _dims(buf: bytes, start: int, stop: int) -> list[int] | None:
+    """A packed int32 shape; None for a negative dimension or more than the reader takes."""
+    dims: list[int] = []
+    pos = start
+    while pos < stop:
+        read = read_varint(buf, pos, stop)
+        if read is None or read[0] > _INT32_MAX or len(dims) == MAX_READ_DIMS:
+            return None
+        dims.append(read[0])
+        pos = read[1]
+    return dims
