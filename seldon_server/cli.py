@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BadParameterError as exc:
         print(f"{PROG}: error: invalid {PARAMETERS_SOURCES}: {exc.message}", file=sys.stderr)
         return ExitCode.USAGE
-    if settings.server_type == "kafka" and importlib.util.find_spec("confluent_kafka") is None:
+    if settings.server_type == "kafka" and not _installed("confluent_kafka"):
         print(f"{PROG}: error: --server-type kafka needs the extra: {KAFKA_EXTRA}", file=sys.stderr)
         return ExitCode.USAGE
     configure_logging(settings.log_level)
@@ -53,6 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Only before the server is up: afterwards the supervisor handles SIGINT itself.
         logger.info("Interrupted during start-up")
         return ExitCode.INTERRUPTED
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a finder that refuses it
+        return False
 
 
 def _serve(settings: Settings, parameters: dict[str, Any]) -> int:

@@ -8,9 +8,9 @@ test_application_exception_microservice.py, sent through our Flask app; every gR
 `status`/`body` (REST, exact bytes) and `expected` (gRPC, compared as protobuf messages, so map
 order does not matter) were recorded from the original seldon-core 1.19.0 wrapper
 (`get_rest_microservice` + Flask 3.1 test client, and `get_grpc_server` on a real port,
-protobuf 5.29), not hand-written. Where SPEC section 2 departs from the original, the
-expectation is the SPEC's and the case says so in `note`; gRPC errors are only checked to be
-errors (codes and details are a SPEC departure). Cases marked `xfail` are mismatches with the
+protobuf 5.29), not hand-written. Where docs/compatibility.md departs from the original, the
+expectation is ours and the case says so in `note`; gRPC errors are only checked to be
+errors (codes and details are a documented departure). Cases marked `xfail` are mismatches with the
 original (strict: they start failing loudly once fixed); the probe_*.jsonl cases go beyond the
 original tests to pin down the mismatches found.
 """
@@ -965,7 +965,7 @@ def test_grpc(case: dict[str, Any], grpc_server: Any) -> None:
         response_deserializer=response_type.FromString,
     )
     if case["expected"] is None:
-        # The original failed too; which status and details is a SPEC section 2 departure.
+        # The original failed too; which status and details: docs/compatibility.md.
         with pytest.raises(grpc.RpcError):
             call(request, timeout=10)
         return
@@ -1130,7 +1130,7 @@ def test_metrics_the_original_accepts_do_not_fail_the_request() -> None:
             200,
             '{"meta":{"metrics":[{"key":"my-metric","type":"COUNTER","value":1}]},"strData":"x"}\n',
         ),
-        # (the original also adds "method":"predict" to these tags: SPEC section 2 drops it)
+        # (the original also adds "method":"predict" to these tags; see docs/compatibility.md)
         (
             200,
             '{"meta":{"metrics":[{"key":"m","tags":{"a-b":"c"},"type":"COUNTER","value":1}]},'

@@ -88,6 +88,26 @@ DEFAULTS: dict[str, Any] = {
     "max_request_size": DEFAULT_MAX_REQUEST_SIZE,
     "preload": False,
     "graceful_timeout": 30.0,
+    "server_type": "rest",
+    "kafka_broker": None,
+    "kafka_input_topic": None,
+    "kafka_output_topic": None,
+    "kafka_dead_letter_topic": None,
+    "kafka_workers": 1,
+    "kafka_auto_commit": True,
+    "kafka_group_id": None,
+    "namespace": "default",
+    "kafka_security_protocol": "plaintext",
+    "kafka_ssl_ca_cert": "",
+    "kafka_ssl_client_cert": "",
+    "kafka_ssl_client_key": "",
+    "kafka_ssl_ca_cert_file": "",
+    "kafka_ssl_client_cert_file": "",
+    "kafka_ssl_client_key_file": "",
+    "kafka_ssl_client_key_pass": "",
+    "kafka_sasl_username": "",
+    "kafka_sasl_password": "",
+    "kafka_sasl_mechanism": "PLAIN",
     "flask_config": {},
 }
 
@@ -141,10 +161,32 @@ SAMPLES: dict[str, tuple[str | None, Any, str | None, Any]] = {
     "max_request_size": ("1000", 1000, "2000", 2000),
     "preload": ("0", False, "1", True),
     "graceful_timeout": ("5", 5.0, "2.5", 2.5),
+    "server_type": ("REST", "rest", "KAFKA", "kafka"),
+    "kafka_broker": ("a:9092", "a:9092", "b:9092,c:9092", "b:9092,c:9092"),
+    "kafka_input_topic": ("in1", "in1", "in2", "in2"),
+    "kafka_output_topic": ("out1", "out1", "out2", "out2"),
+    "kafka_dead_letter_topic": ("dl1", "dl1", "dl2", "dl2"),
+    "kafka_workers": ("2", 2, "3", 3),
+    "kafka_auto_commit": ("true", True, "false", False),
+    "kafka_group_id": ("g1", "g1", "g2", "g2"),
+    "namespace": ("ns1", "ns1", "ns2", "ns2"),
+    "kafka_security_protocol": ("SSL", "ssl", "SASL_SSL", "sasl_ssl"),
+    "kafka_ssl_ca_cert": ("pem1", "pem1", "pem2", "pem2"),
+    "kafka_ssl_client_cert": ("pem1", "pem1", "pem2", "pem2"),
+    "kafka_ssl_client_key": ("pem1", "pem1", "pem2", "pem2"),
+    "kafka_ssl_ca_cert_file": ("/a", "/a", "/b", "/b"),
+    "kafka_ssl_client_cert_file": ("/a", "/a", "/b", "/b"),
+    "kafka_ssl_client_key_file": ("/a", "/a", "/b", "/b"),
+    "kafka_ssl_client_key_pass": ("p1", "p1", "p2", "p2"),
+    "kafka_sasl_username": ("u1", "u1", "u2", "u2"),
+    "kafka_sasl_password": ("p1", "p1", "p2", "p2"),
+    "kafka_sasl_mechanism": ("scram-sha-256", "SCRAM-SHA-256", "SCRAM-SHA-512", "SCRAM-SHA-512"),
     "flask_config": (None, None, "true", {"EXPLAIN_TEMPLATE_LOADING": True}),
 }
 
 STORED = [opt for opt in OPTIONS if not opt.ignored]
+# What kafka mode cannot start without, for the server_type samples.
+KAFKA_NEEDS = {"KAFKA_BROKER": "b:1", "KAFKA_INPUT_TOPIC": "i", "KAFKA_OUTPUT_TOPIC": "o"}
 BY_NAME = {opt.name: opt for opt in STORED}
 
 
@@ -169,7 +211,8 @@ def test_env_beats_default(name: str) -> None:
     if env_raw is None:
         assert not opt.env
         return
-    assert getattr(_resolve(env={opt.env[0]: env_raw}), name) == env_value
+    base = KAFKA_NEEDS if name == "server_type" else {}
+    assert getattr(_resolve(env={**base, opt.env[0]: env_raw}), name) == env_value
     assert env_value != DEFAULTS[name]
 
 
@@ -475,7 +518,11 @@ def test_bad_flask_value_names_its_env_var() -> None:
 
 
 def test_ignored_compatibility_vars_are_accepted() -> None:
-    env = {"USE_MULTIPROCESS_PACKAGE": "whatever", "FLASK_DEBUG": "garbage"}
+    env = {
+        "USE_MULTIPROCESS_PACKAGE": "whatever",
+        "FLASK_DEBUG": "garbage",
+        "KAFKA_FULL_GRAPH": "1",
+    }
     assert dataclasses.asdict(_resolve(env=env)) == DEFAULTS
 
 
@@ -555,3 +602,27 @@ def test_empty_env_rule_is_shared_with_the_batch_processor() -> None:
         resolve_batch([*base, "--use-ssl", ""], {})
     with pytest.raises(SettingsError):
         _resolve(["--access-log", ""])
+
+
+# --- kafka mode -------------------------------------------------------------------------------
+
+
+def test_kafka_mode_names_every_missing_variable() -> None:
+    message = _error(["--server-type", "kafka"], {"KAFKA_OUTPUT_TOPIC": "out"})
+    assert message == (
+        "--server-type kafka needs KAFKA_BROKER (--kafka-broker), "
+        "KAFKA_INPUT_TOPIC (--kafka-input-topic)"
+    )
+    env = {"KAFKA_BROKER": "b:1", "KAFKA_INPUT_TOPIC": "i", "KAFKA_OUTPUT_TOPIC": "o"}
+    assert _resolve(["--server-type", "kafka"], env).kafka_broker == "b:1"
+    assert _resolve(env={**env, "SERVER_TYPE": "kafka"}).server_type == "kafka"
+
+
+def test_executor_flag_spellings_are_accepted() -> None:
+    argv = ["--kafka_broker", "b:1", "--kafka_input_topic", "i", "--kafka_output_topic", "o"]
+    settings = _resolve([*argv, "--kafka_workers", "2", "--kafka_auto_commit", "false"])
+    assert (settings.kafka_broker, settings.kafka_workers, settings.kafka_auto_commit) == (
+        "b:1",
+        2,
+        False,
+    )

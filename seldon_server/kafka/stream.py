@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -42,6 +43,7 @@ class _Batch:
 
 
 IN_FLIGHT = "not acknowledged yet"
+_NO_SPAN = contextlib.nullcontext()
 
 
 def _flush_seconds(deadline: float | None) -> float:
@@ -247,11 +249,9 @@ class Stream:
         self.metrics.commit_latency.observe(time.perf_counter() - batch.started)
 
     def _span(self, record: Any, headers: dict[str, bytes]) -> Any:
-        from contextlib import nullcontext
-
         tracer = self.tracer
         if tracer is None:
-            return nullcontext()
+            return _NO_SPAN
         from seldon_server import tracing
 
         carrier = [(name, value.decode("latin-1")) for name, value in headers.items()]
