@@ -31,6 +31,8 @@ def consumer_config(settings: Settings) -> dict[str, Any]:
         "enable.auto.commit": settings.kafka_auto_commit,
         "enable.auto.offset.store": False,
         "statistics.interval.ms": 5000,  # consumer lag per partition, for the metrics
+        # An input topic created after the server started is found within this long.
+        "topic.metadata.refresh.interval.ms": 10000,
     }
 
 

@@ -7,10 +7,12 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+import yaml
 from kafka_broker import Broker, Record, running_broker
 from serverproc import CLI, MODELS, Launcher, Server, wait_until
 
@@ -262,3 +264,32 @@ def _samples(text: str) -> dict[str, Any]:
             name, _, value = line.rpartition(" ")
             found[name] = float(value)
     return found
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_documented_local_example_runs() -> None:
+    result = subprocess.run(
+        [str(REPO / "examples/kafka/run-local")], capture_output=True, text=True, timeout=180,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "100 of 100 predictions on model_output" in result.stdout
+
+
+def test_kubernetes_manifests_agree() -> None:
+    """The KEDA trigger watches the group and topic the Deployment consumes as."""
+    deployment = yaml.safe_load((REPO / "examples/kafka/deployment.yaml").read_text())
+    scaler = yaml.safe_load((REPO / "examples/kafka/keda-scaledobject.yaml").read_text())
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    env = {item["name"]: item["value"] for item in container["env"]}
+    trigger = scaler["spec"]["triggers"][0]
+    assert container["args"] == ["--server-type", "kafka"]
+    assert trigger["type"] == "kafka"
+    assert trigger["metadata"]["consumerGroup"] == env["KAFKA_GROUP_ID"]
+    assert trigger["metadata"]["topic"] == env["KAFKA_INPUT_TOPIC"]
+    assert trigger["metadata"]["bootstrapServers"] == env["KAFKA_BROKER"]
+    assert scaler["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert grace > float(env["SELDON_GRACEFUL_TIMEOUT"])
