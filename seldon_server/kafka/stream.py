@@ -72,17 +72,19 @@ class Stream:
         self.metrics = KafkaMetrics(config.group_id(settings))
         self.input_topic: str = settings.kafka_input_topic or ""
         self.output_topic: str = settings.kafka_output_topic or ""
+        self._last_error = ""
+        # librdkafka reports connection trouble through error_cb and its log, not per record.
+        client_logs = {"error_cb": self._client_error, "logger": logger}
         self.consumer = Consumer(
-            {**config.consumer_config(settings), "stats_cb": self.metrics.on_stats}
+            {**config.consumer_config(settings), **client_logs, "stats_cb": self.metrics.on_stats}
         )
-        self.producer = Producer(config.producer_config(settings))
+        self.producer = Producer({**config.producer_config(settings), **client_logs})
         self.consumer.subscribe(
             [self.input_topic],
             on_assign=self._assigned,
             on_revoke=self._revoked,
             on_lost=self._revoked,
         )
-        self._last_error = ""
 
     def run(self, stop: threading.Event, grace: float) -> None:
         """Until `stop`: every batch is answered, delivered and committed before the next."""
@@ -264,6 +266,9 @@ class Stream:
             logger.error("%s: %s: %s", where, error.reason, error.message, exc_info=error.__cause__)
         else:
             logger.info("%s: %s: %s", where, error.reason, error.message)
+
+    def _client_error(self, error: Any) -> None:
+        self._log_once(f"Kafka: {error.str()}")
 
     def _log_once(self, text: str) -> None:
         """Broker trouble repeats every poll: log each new message once."""

@@ -6,6 +6,7 @@ import contextlib
 import os
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -133,5 +134,87 @@ def running_broker(directory: Path) -> Iterator[Broker]:
         assert proc.poll() is None, log_path.read_text(errors="replace")
         yield Broker(proc, port, log_path)
     finally:
+        proc.kill()
+        proc.wait(10)
+
+
+class Proxy:
+    """A TCP relay in front of the broker that can drop every connection and refuse new ones."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.port = _free_port()
+        self._lock = threading.Lock()
+        self._conns: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self.resume()
+
+    def resume(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        """The broker goes away: the listener and every relayed connection are closed."""
+        with self._lock:
+            listener, self._listener = self._listener, None
+            conns, self._conns = self._conns, []
+        if listener is not None:
+            listener.close()
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), 5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, upstream]
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pump, args=(source, target), daemon=True).start()
+
+
+def _pump(source: socket.socket, target: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            target.sendall(data)
+    for sock in (source, target):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+@contextlib.contextmanager
+def proxied_broker(directory: Path) -> Iterator[tuple[Broker, Proxy]]:
+    """Tansu reached only through a Proxy: it advertises the proxy's address."""
+    port = _free_port()
+    proxy = Proxy(port)
+    advertised = f"tcp://127.0.0.1:{proxy.port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    log_path = directory / "tansu-proxied.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [str(TANSU), "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
+             "--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        wait_until(lambda: proc.poll() is not None or _accepts(port), "the Kafka broker", 30)
+        assert proc.poll() is None, log_path.read_text(errors="replace")
+        yield Broker(proc, proxy.port, log_path), proxy
+    finally:
+        proxy.cut()
         proc.kill()
         proc.wait(10)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 import yaml
-from kafka_broker import Broker, Record, running_broker
+from kafka_broker import Broker, Record, proxied_broker, running_broker
 from serverproc import CLI, MODELS, Launcher, Server, wait_until
 
 from seldon_server.proto import prediction_pb2 as pb
@@ -293,3 +293,20 @@ def test_kubernetes_manifests_agree() -> None:
     assert scaler["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
     grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
     assert grace > float(env["SELDON_GRACEFUL_TIMEOUT"])
+
+
+def test_broker_outage_mid_stream_loses_nothing(
+    launch: Launcher, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Every connection to the broker dropped and refused for a while, then back: all answered."""
+    with proxied_broker(tmp_path_factory.mktemp("outage")) as (broker, proxy):
+        inputs, outputs = broker.topic("in"), broker.topic("out")
+        broker.produce(inputs, [(str(i), _slow(i), []) for i in range(1500)])
+        server = start(launch, broker, inputs, outputs, "g-outage")
+        broker.read(outputs, 100)
+        proxy.cut()
+        wait_until(lambda: "Kafka:" in server.log(), "the server to notice the broker is gone", 30)
+        proxy.resume()
+        seen = {r.key for r in broker.read(outputs, 1500, timeout=120)}
+        assert seen == {str(i) for i in range(1500)}
+        assert server.stop() == ExitCode.OK
