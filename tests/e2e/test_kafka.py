@@ -310,3 +310,52 @@ def test_broker_outage_mid_stream_loses_nothing(
         seen = {r.key for r in broker.read(outputs, 1500, timeout=120)}
         assert seen == {str(i) for i in range(1500)}
         assert server.stop() == ExitCode.OK
+
+
+def test_stream_in_process_answers_commits_and_dead_letters(broker: Broker) -> None:
+    """The consume -> answer -> deliver -> commit loop itself, driven in this process."""
+    import threading
+
+    from seldon_server.dispatch import Dispatcher
+    from seldon_server.kafka.stream import Stream
+    from seldon_server.metrics import NullMetrics
+    from seldon_server.model.adapter import UserModel
+    from seldon_server.settings import resolve
+
+    inputs, outputs, dead = broker.topic("in"), broker.topic("out"), broker.topic("dead")
+    env = {
+        "KAFKA_BROKER": broker.address,
+        "KAFKA_INPUT_TOPIC": inputs,
+        "KAFKA_OUTPUT_TOPIC": outputs,
+        "KAFKA_DEAD_LETTER_TOPIC": dead,
+        "KAFKA_GROUP_ID": "g-in-process",
+        "KAFKA_AUTO_COMMIT": "false",
+    }
+    settings = resolve(["Echo", "--server-type", "kafka"], env, lambda _path: {})
+    model = UserModel(_Echo())
+    model.load()
+    stream = Stream(settings, Dispatcher(model), NullMetrics(), None)
+    stop = threading.Event()
+    runner = threading.Thread(target=stream.run, args=(stop, 5.0), daemon=True)
+    runner.start()
+    try:
+        broker.produce(inputs, _mixed_records())
+        assert {r.key for r in broker.read(outputs, 20)} == {str(i) for i in range(20)}
+        assert {r.key for r in broker.read(dead, 3)} == set(BAD)
+        wait_until(
+            lambda: sum(broker.committed("g-in-process", inputs).values()) == 23,
+            "every offset committed",
+            30,
+        )
+    finally:
+        stop.set()
+        runner.join(30)
+        stream.close()
+    assert not runner.is_alive()
+
+
+class _Echo:
+    def predict(self, X: Any, names: Any) -> Any:
+        if isinstance(X, dict) and X.get("fail"):
+            raise ValueError("asked to fail")
+        return X
