@@ -88,6 +88,23 @@ class Broker:
         assert len(records) >= at_least, f"{topic}: {len(records)} records, expected {at_least}"
         return records
 
+    def keys(self, topic: str, expected: set[str], timeout: float = 90.0) -> set[str]:
+        """The keys on `topic`, read until every expected one is there (duplicates allowed)."""
+        consumer = Consumer(
+            {**CONSUMER, "bootstrap.servers": self.address, "group.id": f"keys-{uuid.uuid4()}"}
+        )
+        consumer.subscribe([topic])
+        seen: set[str] = set()
+        deadline = time.monotonic() + timeout
+        try:
+            while not expected <= seen and time.monotonic() < deadline:
+                for message in consumer.consume(1000, 0.5):
+                    if message.error() is None:
+                        seen.add((message.key() or b"").decode())
+        finally:
+            consumer.close()
+        return seen
+
     def committed(self, group: str, topic: str, partitions: int = 2) -> dict[int, int]:
         consumer = Consumer({**CONSUMER, "bootstrap.servers": self.address, "group.id": group})
         try:
@@ -116,15 +133,13 @@ def _accepts(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def running_broker(directory: Path) -> Iterator[Broker]:
-    """Tansu on a free port, stopped by PID afterwards."""
-    port = _free_port()
-    url = f"tcp://127.0.0.1:{port}"
+def _tansu(port: int, advertised_port: int, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Tansu listening on `port`, telling clients to connect to `advertised_port`; killed after."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    log_path = directory / "tansu.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [str(TANSU), "broker", "--listener-url", url, "--advertised-listener-url", url,
+            [str(TANSU), "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
+             "--advertised-listener-url", f"tcp://127.0.0.1:{advertised_port}",
              "--storage-engine", "memory://tansu/"],
             env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
@@ -132,10 +147,19 @@ def running_broker(directory: Path) -> Iterator[Broker]:
     try:
         wait_until(lambda: proc.poll() is not None or _accepts(port), "the Kafka broker", 30)
         assert proc.poll() is None, log_path.read_text(errors="replace")
-        yield Broker(proc, port, log_path)
+        yield proc
     finally:
         proc.kill()
         proc.wait(10)
+
+
+@contextlib.contextmanager
+def running_broker(directory: Path) -> Iterator[Broker]:
+    """Tansu on a free port, stopped by PID afterwards."""
+    port = _free_port()
+    log_path = directory / "tansu.log"
+    with _tansu(port, port, log_path) as proc:
+        yield Broker(proc, port, log_path)
 
 
 class Proxy:
@@ -200,21 +224,9 @@ def proxied_broker(directory: Path) -> Iterator[tuple[Broker, Proxy]]:
     """Tansu reached only through a Proxy: it advertises the proxy's address."""
     port = _free_port()
     proxy = Proxy(port)
-    advertised = f"tcp://127.0.0.1:{proxy.port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     log_path = directory / "tansu-proxied.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [str(TANSU), "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
-             "--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
     try:
-        wait_until(lambda: proc.poll() is not None or _accepts(port), "the Kafka broker", 30)
-        assert proc.poll() is None, log_path.read_text(errors="replace")
-        yield Broker(proc, proxy.port, log_path), proxy
+        with _tansu(port, proxy.port, log_path) as proc:
+            yield Broker(proc, proxy.port, log_path), proxy
     finally:
         proxy.cut()
-        proc.kill()
-        proc.wait(10)
