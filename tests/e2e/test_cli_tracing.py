@@ -8,6 +8,7 @@ import re
 import threading
 from collections.abc import Iterator
 from concurrent import futures
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -125,3 +126,40 @@ def test_missing_backend_turns_tracing_off_and_serves(launch: Launcher) -> None:
     off = [line for line in server.log().splitlines() if "Tracing is off" in line]
     assert len(off) == 1, server.log()
     assert "jaeger_client" in off[0] and "seldon-server[jaeger]" in off[0]
+
+
+KAFKA_TRACE = 0x5BF92F3577B34DA6A3CE929D0E0E4737
+
+
+def test_kafka_records_are_traced_in_the_callers_trace(
+    launch: Launcher, receiver: tuple[Receiver, int], tmp_path: Path
+) -> None:
+    from kafka_broker import running_broker
+
+    collector, port = receiver
+    with running_broker(tmp_path) as broker:
+        inputs, outputs = broker.topic("in"), broker.topic("out")
+        server = launch(
+            "--server-type",
+            "kafka",
+            env={
+                "TRACING": "1",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
+                "KAFKA_BROKER": broker.address,
+                "KAFKA_INPUT_TOPIC": inputs,
+                "KAFKA_OUTPUT_TOPIC": outputs,
+            },
+        )
+        server.wait_ready()
+        traceparent = f"00-{KAFKA_TRACE:032x}-{CALLER_SPAN:016x}-01".encode()
+        broker.produce(
+            inputs, [("k", b'{"data": {"ndarray": [[1]]}}', [("traceparent", traceparent)])]
+        )
+        broker.read(outputs, 1)
+        assert server.stop() == ExitCode.OK
+    spans = wait_until(lambda: collector.trace(KAFKA_TRACE, 2), "Kafka spans", 10)
+    by_name = {span.name: span for span in spans}
+    record_span, user_span = by_name["kafkaServer"], by_name["predict"]
+    assert int.from_bytes(record_span.parent_span_id, "big") == CALLER_SPAN
+    assert user_span.parent_span_id == record_span.span_id
+    assert _attributes(record_span)["kafka.topic"] == inputs
