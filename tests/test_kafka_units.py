@@ -175,3 +175,40 @@ def test_lag_from_librdkafka_statistics() -> None:
     assert _lag("0", {"consumer_lag": 7}) == 7
     assert _lag("-1", {"consumer_lag": 7}) is None  # librdkafka's internal partition
     assert _lag("1", {"consumer_lag": -1}) is None  # not known yet
+
+
+class _Event:
+    def __init__(self, offset: int, error: Any = None) -> None:
+        self.offset, self._error = offset, error
+
+    def error(self) -> Any:
+        return self._error
+
+
+class _PausedConsumer:
+    """consume() as librdkafka serves it during a pause that a rebalance interrupted."""
+
+    def __init__(self, batches: list[list[_Event]]) -> None:
+        self.batches = batches
+
+    def consume(self, count: int, timeout: float) -> list[_Event]:
+        return self.batches.pop(0) if self.batches else []
+
+
+def test_records_read_while_paused_are_answered_next_not_dropped() -> None:
+    from seldon_server.kafka.metrics import KafkaMetrics
+    from seldon_server.kafka.stream import Stream
+
+    class Error:
+        def str(self) -> str:
+            return "transport failure"
+
+    stream = Stream.__new__(Stream)  # the loop's own state, without a broker
+    stream.consumer = _PausedConsumer([[_Event(7), _Event(-1, Error())], [_Event(8)]])
+    stream.metrics = KafkaMetrics("g")
+    stream.input_topic = "in"
+    stream._held, stream._last_error = [], ""
+    stream._wait(0.05)
+    assert [r.offset for r in stream._poll()] == [7, 8]
+    assert stream._last_error == "Kafka: transport failure"
+    assert stream._poll() == []

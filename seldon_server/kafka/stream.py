@@ -73,6 +73,7 @@ class Stream:
         self.input_topic: str = settings.kafka_input_topic or ""
         self.output_topic: str = settings.kafka_output_topic or ""
         self._last_error = ""
+        self._held: list[Any] = []  # records read while paused, answered next
         # librdkafka reports connection trouble through error_cb and its log, not per record.
         client_logs = {"error_cb": self._client_error, "logger": logger}
         self.consumer = Consumer(
@@ -118,15 +119,23 @@ class Stream:
     # -- steps -------------------------------------------------------------------------------
 
     def _poll(self) -> list[Any]:
-        records = []
-        for record in self.consumer.consume(MAX_BATCH, POLL_SECONDS):
-            error = record.error()
-            if error is None:
-                records.append(record)
-            else:
-                self._log_once(f"Kafka: {error.str()}")
+        if self._held:
+            records, self._held = self._held, []
+        else:
+            records = self._records(self.consumer.consume(MAX_BATCH, POLL_SECONDS))
         if records:
             self.metrics.consumed.labels(self.input_topic).inc(len(records))
+        return records
+
+    def _records(self, events: list[Any]) -> list[Any]:
+        """The records among consume()'s events; the errors are logged (once each)."""
+        records = []
+        for event in events:
+            error = event.error()
+            if error is None:
+                records.append(event)
+            else:
+                self._log_once(f"Kafka: {error.str()}")
         return records
 
     def _answer(self, record: Any) -> Output:
@@ -221,10 +230,16 @@ class Stream:
                 self.producer.poll(0.1)
 
     def _wait(self, seconds: float) -> None:
-        """Sleep while staying in the group: consume() on paused partitions only serves events."""
+        """Sleep while staying in the group: consume() on paused partitions only serves events.
+
+        A rebalance meanwhile may assign partitions that are not paused: their records are kept
+        for the next batch, never dropped (the consumer's position has moved past them).
+        """
         until = time.monotonic() + seconds
         while (left := until - time.monotonic()) > 0:
-            self.consumer.consume(1, min(left, POLL_SECONDS))
+            self._held.extend(
+                self._records(self.consumer.consume(MAX_BATCH, min(left, POLL_SECONDS)))
+            )
 
     def _count_delivered(self, outputs: list[Output]) -> None:
         dead = sum(1 for output in outputs if output.dead_letter)
