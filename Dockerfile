@@ -41,7 +41,7 @@ RUN apt-get update \
 
 COPY pyproject.toml README.md /build/seldon-server/
 COPY seldon_server /build/seldon-server/seldon_server
-RUN pip install --no-cache-dir /build/seldon-server \
+RUN pip install --no-cache-dir "/build/seldon-server[kafka]" \
     && rm -rf /build \
     && chown -R 8888:0 /opt/seldon /microservice /tmp/src \
     && chmod -R g=u /opt/seldon /microservice /tmp/src
