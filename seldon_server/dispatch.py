@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from seldon_server.codecs import numpy as np_codec
-from seldon_server.codecs.message import Feedback, Message, hook_forms, is_custom_data
+from seldon_server.codecs.message import Feedback, Message, Raw, hook_forms, is_custom_data
 from seldon_server.custom_metrics import validate_metrics
 from seldon_server.errors import (
     BadDataError,
@@ -66,13 +66,6 @@ class TransportCodec(Protocol):
     def raw_reply(self, hook: str, reply: Any) -> Any: ...  # a raw hook's reply, made sendable
 
     def take_raw_metrics(self, response: Any, keep: bool) -> list[dict[str, Any]]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Raw:
-    """A transport-native response from a raw hook, sent back as it is."""
-
-    value: Any
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from google.protobuf import json_format
 from seldon_server.codecs import numpy as np_codec
 from seldon_server.codecs import proto as proto_codec
 from seldon_server.codecs import tftensor
-from seldon_server.codecs.message import Message, hook_forms
+from seldon_server.codecs.message import Message, Raw, Reply, hook_forms
 from seldon_server.errors import BadDataError
 from seldon_server.proto import prediction_pb2
 
@@ -258,16 +258,20 @@ def parse_feedback(body: Any) -> Any:
     return feedback
 
 
-def render_feedback(msg: Message) -> bytes:
-    """A feedback reply, in protobuf's JSON mapping (see parse_feedback)."""
-    return dumps(json_format.MessageToDict(proto_codec.encode(msg)))
+def render_reply(result: Reply, *, feedback: bool = False) -> bytes:
+    """A dispatcher result as the response body.
 
-
-def render_raw(value: Any) -> bytes:
-    """A raw hook's reply: its JSON as it is, a SeldonMessage in protobuf's JSON mapping."""
-    if isinstance(value, proto_codec.SeldonMessage):
-        value = json_format.MessageToDict(value)
-    return dumps(value)
+    A raw hook's reply goes as it is (a SeldonMessage in protobuf's JSON mapping); a feedback
+    reply follows protobuf's JSON mapping too (see parse_feedback).
+    """
+    if isinstance(result, Raw):
+        value = result.value
+        if isinstance(value, proto_codec.SeldonMessage):
+            value = json_format.MessageToDict(value)
+        return dumps(value)
+    if feedback:
+        return dumps(json_format.MessageToDict(proto_codec.encode(result)))
+    return render(result)
 
 
 def _legacy_native(hook: str, native: Any) -> Any:

@@ -31,6 +31,16 @@ class Message:
     array: np.ndarray | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """A transport-native response from a raw hook, sent back as it is."""
+
+    value: Any
+
+
+Reply = Raw | Message  # what a dispatcher operation returns
+
+
 @dataclass(slots=True)
 class Feedback:
     """A Feedback message decoded: the request it rates (features), the truth and the reward."""

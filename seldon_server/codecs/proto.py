@@ -13,7 +13,7 @@ from google.protobuf.message import DecodeError
 
 from seldon_server.codecs import numpy as np_codec
 from seldon_server.codecs import seldon_bytes, tftensor
-from seldon_server.codecs.message import Feedback, Message, hook_forms
+from seldon_server.codecs.message import Feedback, Message, Raw, Reply, hook_forms
 from seldon_server.codecs.wire import (
     MAX_NDARRAY_DIMS,
     decode_numeric_list_value,
@@ -254,7 +254,14 @@ def raw_reply(hook: str, reply: Any) -> Any:
     return as_seldon_message(reply) if hook == "send_feedback" else reply
 
 
-def encode_raw(value: Any) -> bytes:
+def encode_reply(result: Reply) -> bytes:
+    """A dispatcher result as the serialized SeldonMessage: ours, or a raw hook's reply."""
+    if isinstance(result, Raw):
+        return _encode_raw(result.value)
+    return encode_bytes(result)
+
+
+def _encode_raw(value: Any) -> bytes:
     """A raw hook's reply (SeldonMessage or dict) as the serialized SeldonMessage."""
     if isinstance(value, SeldonMessage):
         return value.SerializeToString()  # type: ignore[no-any-return]

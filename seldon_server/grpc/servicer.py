@@ -9,9 +9,9 @@ from typing import Any
 import grpc
 
 from seldon_server.codecs import proto as proto_codec
-from seldon_server.codecs.message import Message
+from seldon_server.codecs.message import Reply
 from seldon_server.codecs.proto import SerializedRequest
-from seldon_server.dispatch import Dispatcher, Raw
+from seldon_server.dispatch import Dispatcher
 from seldon_server.errors import SeldonError, as_seldon_error, grpc_code_name
 from seldon_server.proto import prediction_pb2
 
@@ -61,7 +61,7 @@ class SeldonServicer:
 
 def _serve(
     dispatcher: Dispatcher,
-    operation: Callable[[Any, Any], Raw | Message],
+    operation: Callable[[Any, Any], Reply],
     request: Any,
     context: grpc.ServicerContext,
 ) -> Any:
@@ -76,7 +76,7 @@ def _serve(
         if problem is not None:
             abort_undecodable(context, problem)
     try:
-        return _reply(operation(request, CODEC))
+        return proto_codec.encode_reply(operation(request, CODEC))
     except SeldonError as exc:
         error = exc
         if error.status_code >= 500:
@@ -90,13 +90,6 @@ def _serve(
 def abort_undecodable(context: grpc.ServicerContext, problem: str) -> None:
     """Bytes that are not the declared message: the client's mistake."""
     context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid message: {problem}")
-
-
-def _reply(result: Raw | Message) -> bytes:
-    """The serialized SeldonMessage: ours, or a raw hook's message (or dict)."""
-    if isinstance(result, Raw):
-        return proto_codec.encode_raw(result.value)
-    return proto_codec.encode_bytes(result)
 
 
 def _metadata_proto(metadata: dict[str, Any]) -> Any:

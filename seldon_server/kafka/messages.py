@@ -11,8 +11,7 @@ from google.protobuf.message import DecodeError
 
 from seldon_server.codecs import json as json_codec
 from seldon_server.codecs import proto as proto_codec
-from seldon_server.codecs.message import Message
-from seldon_server.dispatch import Dispatcher, Raw
+from seldon_server.dispatch import Dispatcher
 from seldon_server.errors import BadDataError, SeldonError
 from seldon_server.proto import prediction_pb2
 
@@ -94,12 +93,12 @@ class RecordHandler:
         if proto_name is not None or b"protobuf" in headers.get("content-type", b""):
             request, puid = _proto_request(operation, proto_name, value or b"", puid)
             result = getattr(self.dispatcher, operation)(request, proto_codec.GRPC_CODEC)
-            body = _proto_reply(result)
+            body = proto_codec.encode_reply(result)
             out = [(PROTO_NAME_HEADER, _SELDON_MESSAGE.encode())]
         else:
             request, puid = _json_request(operation, value or b"", headers, puid)
             result = getattr(self.dispatcher, operation)(request, json_codec.REST_CODEC)
-            body = _json_reply(operation, result)
+            body = json_codec.render_reply(result, feedback=operation == "send_feedback")
             out = [("Content-Type", JSON_TYPE)]
         return Reply(body, [(PUID_HEADER, puid.encode()), *out], puid)
 
@@ -151,20 +150,6 @@ def _with_proto_puid(message: Any, puid: str) -> str:
     puid = puid or message.meta.puid or _new_puid()
     message.meta.puid = puid
     return puid
-
-
-def _json_reply(operation: str, result: Raw | Message) -> bytes:
-    if isinstance(result, Raw):
-        return json_codec.render_raw(result.value)
-    if operation == "send_feedback":
-        return json_codec.render_feedback(result)
-    return json_codec.render(result)
-
-
-def _proto_reply(result: Raw | Message) -> bytes:
-    if isinstance(result, Raw):
-        return proto_codec.encode_raw(result.value)
-    return proto_codec.encode_bytes(result)
 
 
 def _new_puid() -> str:

@@ -8,8 +8,8 @@ from typing import Any
 from flask import Blueprint, Flask, Response, request
 
 from seldon_server.codecs import json as json_codec
-from seldon_server.codecs.message import Message
-from seldon_server.dispatch import Dispatcher, Raw
+from seldon_server.codecs.message import Raw, Reply
+from seldon_server.dispatch import Dispatcher
 from seldon_server.errors import BadMetadataError, ModelNotReadyError
 from seldon_server.rest.edge import Edge, Observer
 from seldon_server.rest.errors import error_response, register_error_handlers
@@ -91,9 +91,7 @@ class _Views:
 
     def SendFeedback(self) -> Response:
         result = self.dispatcher.send_feedback(json_codec.parse_feedback(self._read()), REST)
-        if isinstance(result, Raw):
-            return _respond(result)
-        return Response(json_codec.render_feedback(result), 200, mimetype=JSON)
+        return Response(json_codec.render_reply(result, feedback=True), 200, mimetype=JSON)
 
     def TransformInput(self) -> Response:
         return _respond(self.dispatcher.transform_input(self._read(), REST))
@@ -133,14 +131,11 @@ class _Views:
         return read_body(request, passthrough=passthrough, limit=self.options.max_request_size)
 
 
-def _respond(result: Raw | Message) -> Response:
-    """Encode a dispatcher result: a raw hook's reply as it is, ours through the REST codec."""
-    if isinstance(result, Raw):
-        return Response(json_codec.render_raw(result.value), 200, mimetype=JSON)
-    return Response(json_codec.render(result), 200, mimetype=JSON)
+def _respond(result: Reply) -> Response:
+    return Response(json_codec.render_reply(result), 200, mimetype=JSON)
 
 
-def _status_code_in(result: Raw | Message) -> int | None:
+def _status_code_in(result: Reply) -> int | None:
     """A raw predict reply carrying status.code sets the HTTP status (as the original)."""
     if not isinstance(result, Raw) or not isinstance(result.value, dict):
         return None
