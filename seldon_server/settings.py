@@ -7,6 +7,7 @@ import dataclasses
 import json
 import math
 import textwrap
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ SERVICE_TYPES = (
     "OUTLIER_DETECTOR",
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_MODES = ("all", "request", "response")
 SERVER_TYPES = ("rest", "kafka")
 # What kafka mode cannot start without: option name -> how the error names it.
 KAFKA_REQUIRED = {
@@ -133,6 +135,19 @@ def _url_path(raw: str) -> str:
     value = raw.strip()
     if not value.startswith("/"):
         raise ValueError("expected a URL path starting with '/'")
+    return value
+
+
+def _http_url(raw: str) -> str:
+    """An absolute http(s) URL with a host (and a valid port, if any)."""
+    value = raw.strip()
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018  # raises ValueError for a port that is not a number in range
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http:// or https:// URL with a host")
     return value
 
 
@@ -523,6 +538,39 @@ class Settings:
         "--kafka-sasl-mechanism", env="KAFKA_SASL_MECHANISM", parse=_upper, default="PLAIN",
         help="SASL mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, ...", metavar="MECHANISM",
     )
+    log_url: str | None = option(
+        "--log-url", "--log_url", env="SELDON_LOG_URL", parse=_http_url, default=None,
+        help="request logging: POST every request and response as a CloudEvent (binary mode) to "
+             "this http(s) URL, e.g. a seldon-request-logger or a Knative broker", metavar="URL",
+        shown_default="unset (no logging)",
+    )
+    log_kafka_broker: str | None = option(
+        "--log-kafka-broker", "--log_kafka_broker", env="LOG_KAFKA_BROKER", parse=_text,
+        default=None, help="request logging to Kafka instead: bootstrap servers (with "
+                           "--log-kafka-topic; the --kafka-security-* options apply)",
+        metavar="HOST:PORT", shown_default="unset",
+    )
+    log_kafka_topic: str | None = option(
+        "--log-kafka-topic", "--log_kafka_topic", env="LOG_KAFKA_TOPIC", parse=_text,
+        default=None, help="topic of the logged events, keyed by puid", metavar="TOPIC",
+        shown_default="unset",
+    )
+    log_mode: str = option(
+        "--log-mode", "--log_mode", env="SELDON_LOG_MODE", parse=_lower, default="all",
+        choices=LOG_MODES, help="which payloads are logged once a sink is set: all, request "
+                                "(requests and feedback) or response", metavar="MODE",
+    )
+    logger_workers: int = option(
+        "--logger-workers", "--logger_workers", env="LOGGER_WORKERS", parse=_int_range(1, 64),
+        default=2, help="sender threads per serving process, each with its own kept-alive "
+                        "connection", metavar="N",
+    )
+    log_work_buffer_size: int = option(
+        "--log-work-buffer-size", "--log_work_buffer_size", env="LOG_WORK_BUFFER_SIZE",
+        parse=_int_range(1), default=10000, help="events a serving process holds for its "
+        "senders; past it new events are dropped (and counted), never waited for",
+        metavar="EVENTS",
+    )
     flask_config: dict[str, bool] = option(
         env=tuple(f"FLASK_{name}" for name in FLASK_BOOL_SETTINGS), parse=parse_bool, default={},
         help="booleans copied into the Flask config of the REST and metrics apps", metavar="BOOL",
@@ -582,7 +630,24 @@ def resolve(
         missing = [text for name, text in KAFKA_REQUIRED.items() if not getattr(settings, name)]
         if missing:
             raise SettingsError(f"--server-type kafka needs {', '.join(missing)}")
+    _check_log_sink(settings)
     return settings
+
+
+def _check_log_sink(settings: Settings) -> None:
+    """One request-log sink at most, and a Kafka one needs both its broker and its topic."""
+    broker, topic = settings.log_kafka_broker, settings.log_kafka_topic
+    if bool(broker) != bool(topic):
+        given, needed = (
+            ("--log-kafka-broker", "LOG_KAFKA_TOPIC (--log-kafka-topic)")
+            if broker
+            else ("--log-kafka-topic", "LOG_KAFKA_BROKER (--log-kafka-broker)")
+        )
+        raise SettingsError(f"{given} needs {needed}")
+    if broker and settings.log_url:
+        raise SettingsError(
+            "--log-url and --log-kafka-broker name two request-log sinks: set one of them"
+        )
 
 
 @dataclass

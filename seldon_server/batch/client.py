@@ -11,7 +11,8 @@ from typing import Any, Protocol
 import grpc
 import orjson
 
-from seldon_server.batch import http1, proto_codec
+from seldon_server import http1
+from seldon_server.batch import proto_codec
 from seldon_server.batch.config import BatchConfig
 from seldon_server.proto import prediction_pb2_grpc
 

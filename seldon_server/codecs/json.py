@@ -163,7 +163,7 @@ def _b64decode(value: Any) -> bytes:
         raise BadDataError(f"Invalid binData: {exc}") from exc
 
 
-def _render_array(array: np.ndarray) -> bytes:
+def render_array(array: np.ndarray) -> bytes:
     """orjson for the array; small ones are checked on the output, large ones numerically."""
     if array.size <= _SMALL_ARRAY:
         out = orjson.dumps(array.tolist())
@@ -201,10 +201,10 @@ def render(msg: Message) -> bytes:
     if msg.encoding == "tensor":
         payload = b'{"shape":%s,"values":%s}' % (
             orjson.dumps(list(array.shape)),
-            _render_array(array.ravel()),
+            render_array(array.ravel()),
         )
     else:
-        payload = _render_array(array)
+        payload = render_array(array)
     names = dumps(msg.names)[:-1]
     meta = dumps(msg.meta if msg.meta is not None else {})[:-1]
     return b'{"data":{"names":%s,"%s":%s},"meta":%s}\n' % (

@@ -214,6 +214,30 @@ class SerializedRequest:
             self._decoded = decode(self.message())
         return self._decoded
 
+    def puid(self) -> str:
+        """meta.puid, from whichever form was already read; "" when absent or unreadable."""
+        if self._decoded is not None:
+            value = (self._decoded.meta or {}).get("puid")
+            return value if isinstance(value, str) else ""
+        try:
+            return self.message().meta.puid  # type: ignore[no-any-return]
+        except DecodeError:
+            return ""
+
+
+def message_puid(request: Any) -> str:
+    """The puid a gRPC request carries: its meta's, a feedback's response's (the prediction it
+    rates) or request's, the first of a message list's; "" when none does."""
+    if isinstance(request, SerializedRequest):
+        return request.puid()
+    if isinstance(request, prediction_pb2.Feedback):
+        return request.response.meta.puid or request.request.meta.puid  # type: ignore[no-any-return]
+    if isinstance(request, prediction_pb2.SeldonMessageList):
+        return request.seldonMessages[0].meta.puid if request.seldonMessages else ""
+    if isinstance(request, SeldonMessage):
+        return request.meta.puid  # type: ignore[no-any-return]
+    return ""
+
 
 def decode_feedback(feedback: Any) -> Feedback:
     """A protobuf Feedback -> internal feedback (features and truth as arrays, as the original)."""

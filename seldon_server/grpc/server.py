@@ -17,6 +17,7 @@ from seldon_server.codecs.proto import parse_problem
 from seldon_server.dispatch import Dispatcher
 from seldon_server.grpc.servicer import SeldonServicer, abort_undecodable
 from seldon_server.proto import prediction_pb2
+from seldon_server.request_log.log import PayloadLog
 
 SERVICES = ("Generic", "Model", "Router", "Transformer", "OutputTransformer", "Combiner", "Seldon")
 SELDON_MESSAGE = prediction_pb2.SeldonMessage.DESCRIPTOR.full_name
@@ -31,6 +32,7 @@ class GrpcOptions:
     reuse_port: bool = True
     metadata: dict[str, Any] | None = None
     interceptors: tuple[grpc.ServerInterceptor, ...] = ()  # tracing, request metrics
+    payload_log: PayloadLog | None = None  # request logging
 
 
 @dataclass
@@ -63,7 +65,7 @@ def build_server(dispatcher: Dispatcher, options: GrpcOptions) -> GrpcServer:
         options=grpc_options,
         interceptors=options.interceptors,
     )
-    _register(server, SeldonServicer(dispatcher, options.metadata))
+    _register(server, SeldonServicer(dispatcher, options.metadata, options.payload_log))
     health_servicer = health.HealthServicer()
     for name in ("", *SERVICE_NAMES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)

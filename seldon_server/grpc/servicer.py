@@ -2,49 +2,69 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
 
 import grpc
 
+from seldon_server.codecs import json as json_codec
 from seldon_server.codecs import proto as proto_codec
 from seldon_server.codecs.message import Reply
-from seldon_server.codecs.proto import SerializedRequest
+from seldon_server.codecs.proto import SerializedRequest, message_puid
+from seldon_server.codecs.proto_json import message_json, seldon_message_json
 from seldon_server.dispatch import Dispatcher
-from seldon_server.errors import SeldonError, as_seldon_error, grpc_code_name
+from seldon_server.errors import BadDataError, SeldonError, as_seldon_error, grpc_code_name
 from seldon_server.proto import prediction_pb2
+from seldon_server.puid import new_puid
+from seldon_server.request_log.events import JSON, Payload
+from seldon_server.request_log.log import PayloadLog
 
 logger = logging.getLogger(__name__)
 CODEC = proto_codec.GRPC_CODEC
+PUID_KEY = "seldon-puid"
+
+
+class InvalidMessage(BadDataError):
+    """Bytes that are not the declared message (only logged: the call is aborted as before)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"Invalid message: {problem}")
 
 
 class SeldonServicer:
     """Generic, Model, Router, Transformer, OutputTransformer, Combiner and Seldon in one object."""
 
-    def __init__(self, dispatcher: Dispatcher, metadata: dict[str, Any] | None) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        metadata: dict[str, Any] | None,
+        payload_log: PayloadLog | None = None,
+    ) -> None:
         self.dispatcher = dispatcher
+        self.payload_log = payload_log
         self.metadata = prediction_pb2.SeldonModelMetadata()
         if metadata is not None:
             self.metadata = _metadata_proto(metadata)
 
     def Predict(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return _serve(self.dispatcher, self.dispatcher.predict, request, context)
+        return self._serve(self.dispatcher.predict, request, context)
 
     def TransformInput(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return _serve(self.dispatcher, self.dispatcher.transform_input, request, context)
+        return self._serve(self.dispatcher.transform_input, request, context)
 
     def TransformOutput(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return _serve(self.dispatcher, self.dispatcher.transform_output, request, context)
+        return self._serve(self.dispatcher.transform_output, request, context)
 
     def Route(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return _serve(self.dispatcher, self.dispatcher.route, request, context)
+        return self._serve(self.dispatcher.route, request, context)
 
     def Aggregate(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return _serve(self.dispatcher, self.dispatcher.aggregate, request, context)
+        return self._serve(self.dispatcher.aggregate, request, context)
 
     def SendFeedback(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return _serve(self.dispatcher, self.dispatcher.send_feedback, request, context)
+        return self._serve(self.dispatcher.send_feedback, request, context)
 
     def Metadata(self, request: Any, context: grpc.ServicerContext) -> Any:
         # An invalid metadata document answers an empty message, as the original.
@@ -58,38 +78,93 @@ class SeldonServicer:
             grpc.StatusCode.UNIMPLEMENTED, "GraphMetadata not available on the Model level."
         )
 
+    def _serve(
+        self,
+        operation: Callable[[Any, Any], Reply],
+        request: Any,
+        context: grpc.ServicerContext,
+    ) -> Any:
+        """Run one operation; the reply is always serialized here (no serializer is registered).
 
-def _serve(
-    dispatcher: Dispatcher,
-    operation: Callable[[Any, Any], Reply],
-    request: Any,
-    context: grpc.ServicerContext,
-) -> Any:
-    """Run one operation; the reply is always serialized here (no serializer is registered).
-
-    A SeldonMessage request arrives as its bytes: it is checked before anything else, as a
-    deserializer would, and decoded without protobuf when its layout allows (SerializedRequest).
-    """
-    if request.__class__ is bytes:
-        request = SerializedRequest(request)
-        problem = request.check()
-        if problem is not None:
-            abort_undecodable(context, problem)
-    try:
-        return proto_codec.encode_reply(operation(request, CODEC))
-    except SeldonError as exc:
-        error = exc
-        if error.status_code >= 500:
-            logger.error("%s: %s", error.reason, error.message, exc_info=error.__cause__ or error)
-    except Exception as exc:
-        logger.exception("Unhandled error in gRPC call")
-        error = as_seldon_error(exc)
-    context.abort(getattr(grpc.StatusCode, grpc_code_name(error.status_code)), error.message)
+        A SeldonMessage request arrives as its bytes: it is checked before anything else, as a
+        deserializer would, and decoded without protobuf when its layout allows (SerializedRequest).
+        """
+        log = self.payload_log
+        if request.__class__ is bytes:
+            request = SerializedRequest(request)
+            problem = request.check()
+            if problem is not None:
+                if log is not None:
+                    _log_failure(log, context, request, InvalidMessage(problem))
+                abort_undecodable(context, problem)
+        try:
+            reply = proto_codec.encode_reply(operation(request, CODEC))
+        except SeldonError as exc:
+            error = exc
+            if error.status_code >= 500:
+                cause = error.__cause__ or error
+                logger.error("%s: %s", error.reason, error.message, exc_info=cause)
+        except Exception as exc:
+            logger.exception("Unhandled error in gRPC call")
+            error = as_seldon_error(exc)
+        else:
+            if log is not None:
+                _log_reply(log, context, request, reply)
+            return reply
+        if log is not None:
+            _log_failure(log, context, request, error)
+        context.abort(getattr(grpc.StatusCode, grpc_code_name(error.status_code)), error.message)
 
 
 def abort_undecodable(context: grpc.ServicerContext, problem: str) -> None:
     """Bytes that are not the declared message: the client's mistake."""
     context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid message: {problem}")
+
+
+# -- request logging: bodies go as protobuf's JSON mapping, converted in a sender thread ---------
+
+_REQUEST_JSON: dict[type, Any] = {
+    kind: functools.partial(message_json, kind)
+    for kind in (prediction_pb2.Feedback, prediction_pb2.SeldonMessageList)
+}
+
+
+def _log_reply(log: PayloadLog, context: grpc.ServicerContext, request: Any, reply: bytes) -> None:
+    puid = _puid(context, request)
+    body = _request_payload(request)
+    if request.__class__ is prediction_pb2.Feedback:
+        log.feedback(puid, body)
+    else:
+        log.exchange(puid, body, (reply, JSON, seldon_message_json))
+
+
+def _log_failure(
+    log: PayloadLog, context: grpc.ServicerContext, request: Any, error: SeldonError
+) -> None:
+    puid = _puid(context, request)
+    body = _request_payload(request)
+    if request.__class__ is prediction_pb2.Feedback:
+        log.feedback(puid, body)
+    else:
+        log.exchange(puid, body, (json_codec.dumps(error.to_dict()), JSON, None))
+
+
+def _request_payload(request: Any) -> Payload:
+    if isinstance(request, SerializedRequest):
+        return request.data, JSON, seldon_message_json
+    return request, JSON, _REQUEST_JSON.get(request.__class__, _seldon_message_json)
+
+
+def _seldon_message_json(message: Any) -> bytes:
+    return message_json(prediction_pb2.SeldonMessage, message)
+
+
+def _puid(context: grpc.ServicerContext, request: Any) -> str:
+    """The seldon-puid metadata, else the request's own meta.puid, else a new one."""
+    for key, value in context.invocation_metadata() or ():
+        if key == PUID_KEY and value:
+            return str(value)
+    return message_puid(request) or new_puid()
 
 
 def _metadata_proto(metadata: dict[str, Any]) -> Any:

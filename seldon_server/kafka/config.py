@@ -46,9 +46,18 @@ def producer_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _common(settings: Settings) -> dict[str, Any]:
+def log_producer_config(settings: Settings) -> dict[str, Any]:
+    """The request log's producer: its own broker, the same security settings."""
+    return {
+        **_common(settings, settings.log_kafka_broker),
+        "linger.ms": 5,
+        "message.timeout.ms": MESSAGE_TIMEOUT_MS,
+    }
+
+
+def _common(settings: Settings, broker: str | None = None) -> dict[str, Any]:
     config: dict[str, Any] = {
-        "bootstrap.servers": settings.kafka_broker,
+        "bootstrap.servers": broker or settings.kafka_broker,
         "client.id": f"seldon-server.{settings.interface_name}",
         "security.protocol": settings.kafka_security_protocol,
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import random
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,9 +11,12 @@ from google.protobuf.message import DecodeError
 
 from seldon_server.codecs import json as json_codec
 from seldon_server.codecs import proto as proto_codec
+from seldon_server.codecs.proto_json import message_json, seldon_message_json
 from seldon_server.dispatch import Dispatcher
 from seldon_server.errors import BadDataError, SeldonError
 from seldon_server.proto import prediction_pb2
+from seldon_server.puid import new_puid
+from seldon_server.request_log.events import JSON, Convert, Payload
 
 PUID_HEADER = "Seldon-Puid"
 PROTO_NAME_HEADER = "proto-name"
@@ -102,6 +105,27 @@ class RecordHandler:
             out = [("Content-Type", JSON_TYPE)]
         return Reply(body, [(PUID_HEADER, puid.encode()), *out], puid)
 
+    def logged_payloads(
+        self, value: bytes, headers: dict[str, bytes]
+    ) -> tuple[Payload, bool, tuple[str, Convert | None]]:
+        """How a record is logged: its payload, whether it is feedback, and how its reply is
+        (content type, conversion). Protobuf records are logged as their JSON mapping."""
+        try:
+            operation = self.operation(headers)
+        except BadDataError:
+            operation = self.default_operation
+        feedback = operation == "send_feedback"
+        if headers.get(PROTO_NAME_HEADER) is None and b"protobuf" not in headers.get(
+            "content-type", b""
+        ):
+            content_type = headers.get("content-type", JSON_TYPE).decode("utf-8", "replace")
+            return (value, content_type, None), feedback, (JSON, None)
+        message_type = _PROTO_REQUEST.get(operation, prediction_pb2.SeldonMessage)
+        convert: Convert = seldon_message_json
+        if message_type is not prediction_pb2.SeldonMessage:
+            convert = functools.partial(message_json, message_type)
+        return (value, JSON, convert), feedback, (JSON, seldon_message_json)
+
 
 def _json_request(
     operation: str, value: bytes, headers: dict[str, bytes], puid: str
@@ -114,7 +138,7 @@ def _json_request(
         feedback = json_codec.parse_feedback(body)
         return feedback, _with_proto_puid(feedback.request, puid)
     if operation == "aggregate" or not isinstance(body, dict):
-        return body, puid or _new_puid()  # no single meta to carry it; the reply's headers do
+        return body, puid or new_puid()  # no single meta to carry it; the reply's headers do
     meta = body.get("meta")
     if meta is None:
         meta = body["meta"] = {}
@@ -123,8 +147,8 @@ def _json_request(
             meta["puid"] = puid
         else:
             given = meta.get("puid")
-            puid = meta["puid"] = given if isinstance(given, str) and given else _new_puid()
-    return body, puid or _new_puid()
+            puid = meta["puid"] = given if isinstance(given, str) and given else new_puid()
+    return body, puid or new_puid()
 
 
 def _proto_request(
@@ -141,28 +165,15 @@ def _proto_request(
     if operation == "send_feedback":
         return request, _with_proto_puid(request.request, puid)
     if operation == "aggregate":
-        return request, puid or _new_puid()
+        return request, puid or new_puid()
     return request, _with_proto_puid(request, puid)
 
 
 def _with_proto_puid(message: Any, puid: str) -> str:
     """The header's puid, else the message's own, else a new one; written into its meta."""
-    puid = puid or message.meta.puid or _new_puid()
+    puid = puid or message.meta.puid or new_puid()
     message.meta.puid = puid
     return puid
-
-
-def _new_puid() -> str:
-    """A random (version 4) UUID string; random, not os.urandom: a puid is no secret, and the
-    system call was a fifth of the time a small record takes."""
-    h = f"{random.getrandbits(128) & _UUID4_CLEAR | _UUID4_BITS:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-# Version 4 and the RFC 4122 variant, set in a random 128-bit number; random's state is reseeded
-# in every forked child, so processes do not repeat each other's puids.
-_UUID4_CLEAR = ~((0xF << 76) | (0x3 << 62))
-_UUID4_BITS = (0x4 << 76) | (0x2 << 62)
 
 
 def error_body(error: SeldonError) -> bytes:

@@ -12,9 +12,18 @@ from typing import Any
 from seldon_server.dispatch import Dispatcher
 from seldon_server.errors import SeldonError, as_seldon_error
 from seldon_server.kafka import config
-from seldon_server.kafka.messages import ERROR_HEADER, RecordHandler, error_body, header_map
+from seldon_server.kafka.messages import (
+    ERROR_HEADER,
+    PUID_HEADER,
+    RecordHandler,
+    error_body,
+    header_map,
+)
 from seldon_server.kafka.metrics import KafkaMetrics
 from seldon_server.metrics import MetricsSink
+from seldon_server.puid import new_puid
+from seldon_server.request_log.events import JSON
+from seldon_server.request_log.log import PayloadLog
 from seldon_server.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -61,7 +70,12 @@ class Stream:
     """The consume -> answer -> produce -> commit loop of one consumer process."""
 
     def __init__(
-        self, settings: Settings, dispatcher: Dispatcher, recorder: MetricsSink, tracer: Any
+        self,
+        settings: Settings,
+        dispatcher: Dispatcher,
+        recorder: MetricsSink,
+        tracer: Any,
+        payload_log: PayloadLog | None = None,
     ) -> None:
         from confluent_kafka import Consumer, Producer
 
@@ -69,6 +83,7 @@ class Stream:
         self.recorder = recorder
         self.tracer = tracer
         self.handler = RecordHandler(dispatcher, settings.service_type)
+        self.payload_log = payload_log
         self.metrics = KafkaMetrics(config.group_id(settings))
         self.input_topic: str = settings.kafka_input_topic or ""
         self.output_topic: str = settings.kafka_output_topic or ""
@@ -145,14 +160,32 @@ class Stream:
         try:
             with self._span(record, headers):
                 reply = self.handler.handle(record.value(), headers)
+            if self.payload_log is not None:
+                self._log_payloads(record, headers, reply.puid, reply.value)
             return Output(self.output_topic, record.key(), reply.value, reply.headers)
         except Exception as exc:
             error = exc if isinstance(exc, SeldonError) else as_seldon_error(exc)
             code = error.status_code
             self._log_failure(error, record)
+            if self.payload_log is not None:
+                puid = headers.get(PUID_HEADER.lower(), b"").decode("utf-8", "replace")
+                self._log_payloads(record, headers, puid or new_puid(), error)
             return self._failure_output(record, error)
         finally:
             self.recorder.observe_request("kafka", code, time.perf_counter() - started)
+
+    def _log_payloads(
+        self, record: Any, headers: dict[str, bytes], puid: str, reply: bytes | SeldonError
+    ) -> None:
+        """The record and its reply (or its failure's status body) to the request log."""
+        assert self.payload_log is not None
+        request, feedback, response = self.handler.logged_payloads(record.value() or b"", headers)
+        if feedback:
+            self.payload_log.feedback(puid, request)
+        elif isinstance(reply, SeldonError):
+            self.payload_log.exchange(puid, request, (error_body(reply), JSON, None))
+        else:
+            self.payload_log.exchange(puid, request, (reply, *response))
 
     def _failure_output(self, record: Any, error: SeldonError) -> Output:
         """Never dropped: to the dead-letter topic unchanged, else the status body as the output."""

@@ -11,6 +11,7 @@ from seldon_server.codecs import json as json_codec
 from seldon_server.codecs.message import Raw, Reply
 from seldon_server.dispatch import Dispatcher
 from seldon_server.errors import BadMetadataError, ModelNotReadyError
+from seldon_server.request_log.log import PayloadLog
 from seldon_server.rest.edge import Edge, Observer
 from seldon_server.rest.errors import error_response, register_error_handlers
 from seldon_server.rest.openapi import openapi_document
@@ -28,6 +29,7 @@ class RestOptions:
     flask_config: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] | None = None  # None: metadata failed validation
     observer: Observer | None = None  # (endpoint, status, seconds) per request, for metrics
+    payload_log: PayloadLog | None = None  # request logging, when a sink is set
 
 
 # (rule, endpoint, methods): the original's paths; GET on the bare paths takes ?json=.
@@ -65,7 +67,9 @@ def create_app(dispatcher: Dispatcher, options: RestOptions | None = None) -> Fl
         app.add_url_rule(rule, endpoint, getattr(views, endpoint), methods=list(methods))
     register_error_handlers(app, debug=options.debug)
     endpoints = {rule: endpoint for rule, endpoint, _ in ROUTES}
-    app.wsgi_app = Edge(app.wsgi_app, endpoints, options.observer)  # type: ignore[method-assign]
+    app.wsgi_app = Edge(  # type: ignore[method-assign]
+        app.wsgi_app, endpoints, options.observer, options.payload_log, options.max_request_size
+    )
     handler = getattr(dispatcher.model.obj, "model_error_handler", None)
     if isinstance(handler, Blueprint):
         app.register_blueprint(handler)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from seldon_server.codecs import json as json_codec
+from seldon_server.errors import BadDataError
+from seldon_server.puid import new_puid
+from seldon_server.request_log.events import JSON, Payload
+from seldon_server.request_log.log import PayloadLog
 
 # Plain WSGI rather than Flask hooks: every response passes here, errors included, and it costs a
 # few attribute lookups instead of Flask's per-hook dispatch on the hot path.
@@ -18,35 +26,128 @@ _PREFLIGHT_METHOD_SET = frozenset(PREFLIGHT_METHODS.split(", "))
 
 
 class Edge:
-    """Adds Access-Control-* headers (as flask-cors did) and reports each request's outcome."""
+    """Adds Access-Control-* headers (as flask-cors did), reports each request's outcome and,
+    with request logging on, logs the request and response bodies exactly as they went."""
 
     def __init__(
         self,
         app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]],
         endpoints: Mapping[str, str],
         observer: Observer | None = None,
+        payload_log: PayloadLog | None = None,
+        max_request_size: int | None = None,
     ) -> None:
         self.app = app
         self.endpoints = endpoints  # path -> endpoint name, for the observer's `method` label
         self.observer = observer
+        self.payload_log = payload_log
+        self.max_request_size = max_request_size
+        # path -> whether it is feedback, for the paths whose payloads are logged
+        self.logged = {
+            path: name == "SendFeedback" for path, name in endpoints.items() if name in LOGGED
+        }
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         extra = _cors_headers(environ)
         statuses: list[str] = []
+        content_types: list[str] = []
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             headers.extend(extra)
             statuses.append(status)
+            if logging:
+                content_types.extend(v for k, v in headers if k.lower() == "content-type")
             if exc_info is None:
                 return start_response(status, headers)
             return start_response(status, headers, exc_info)
 
+        feedback = self.logged.get(environ.get("PATH_INFO", "")) if self.payload_log else None
+        logging = feedback is not None
+        if logging:
+            request = _take_request(environ, self.max_request_size)
+            puid = environ.get("HTTP_SELDON_PUID") or _body_puid(request[0], bool(feedback))
+            extra.append((PUID_HEADER, puid))
         body = self.app(environ, start)
+        if logging:
+            body = self._log(request, puid, bool(feedback), body, content_types)
         if self.observer is not None and statuses:
             endpoint = self.endpoints.get(environ.get("PATH_INFO", ""), "unknown")
             self.observer(endpoint, int(statuses[-1][:3]), time.perf_counter() - started)
         return body
+
+    def _log(
+        self,
+        request: Payload,
+        puid: str,
+        feedback: bool,
+        body: Iterable[bytes],
+        content_types: list[str],
+    ) -> list[bytes]:
+        try:
+            response = b"".join(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+        assert self.payload_log is not None
+        if feedback:
+            self.payload_log.feedback(puid, request)
+        else:
+            content_type = content_types[-1] if content_types else JSON
+            self.payload_log.exchange(puid, request, (response, content_type, None))
+        return [response]
+
+
+# The endpoints whose payloads are logged (health, metadata and the like are not).
+LOGGED = frozenset(
+    ("Predict", "SendFeedback", "TransformInput", "TransformOutput", "Route", "Aggregate")
+)
+PUID_HEADER = "Seldon-Puid"
+FORM = "application/x-www-form-urlencoded"
+
+
+def _take_request(environ: dict[str, Any], limit: int | None) -> Payload:
+    """The request's payload as the client sent it; the body is read once and put back."""
+    if environ.get("REQUEST_METHOD") == "GET":  # ?json=... is the whole request
+        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        return query.get("json", [""])[0].encode("utf-8"), JSON, None
+    length = environ.get("CONTENT_LENGTH") or ""
+    chunked = bool(environ.get("HTTP_TRANSFER_ENCODING"))
+    if not chunked and not length.isdigit():
+        return b"", JSON, None
+    if limit is not None and not chunked and int(length) > limit:
+        return b"", JSON, None  # refused unread with a 413; nothing to keep
+    stream = environ["wsgi.input"]
+    data = stream.read() if chunked else stream.read(int(length))
+    environ["wsgi.input"] = io.BytesIO(data)
+    content_type = environ.get("CONTENT_TYPE") or JSON
+    if content_type.startswith(FORM):
+        return data, JSON, _form_json
+    return data, content_type, None
+
+
+def _form_json(body: bytes) -> bytes:
+    """A form request's `json` field, the message it carries (else the form as it came)."""
+    fields = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+    return fields["json"][0].encode("utf-8") if fields.get("json") else body
+
+
+def _body_puid(body: bytes, feedback: bool) -> str:
+    """A puid the JSON body carries in its meta (a feedback's, in the rated response), or new."""
+    if b'"puid"' in body:
+        try:
+            message = json_codec.loads(body)
+        except BadDataError:
+            message = None
+        if isinstance(message, dict):
+            parts = (message.get("response"), message.get("request")) if feedback else (message,)
+            for part in parts:
+                meta = part.get("meta") if isinstance(part, dict) else None
+                puid = meta.get("puid") if isinstance(meta, dict) else None
+                if isinstance(puid, str) and puid:
+                    return puid
+    return new_puid()
 
 
 def _cors_headers(environ: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from seldon_server.serving.exit_codes import ExitCode
 from seldon_server.serving.process import wait_for_stop
@@ -40,6 +41,7 @@ def serve(plan: ServingPlan, index: int) -> int:
         reuse_port=True,
         metadata=plan.metadata,
         interceptors=(make_interceptor(services.recorder, services.tracer),),
+        payload_log=services.payload_log,
     )
     server = build_server(services.dispatcher, options)
     server.server.start()
@@ -56,6 +58,7 @@ def serve(plan: ServingPlan, index: int) -> int:
         "gRPC server %d stopping: draining in-flight calls for up to %.1fs", index, plan.grace
     )
     server.mark_not_serving()
+    stopping = time.monotonic()
     server.server.stop(plan.grace).wait(plan.grace + 5)
-    stop_services(services)
+    stop_services(services, max(1.0, plan.grace - (time.monotonic() - stopping)))
     return ExitCode.OK

@@ -36,7 +36,9 @@ def serve(plan: ServingPlan, index: int) -> int:
         return ExitCode.LOAD_FAILED
     stop = threading.Event()
     threading.Thread(target=_stop_on_sigterm, args=(stop,), name="sigterm", daemon=True).start()
-    stream = Stream(settings, services.dispatcher, services.recorder, services.tracer)
+    stream = Stream(
+        settings, services.dispatcher, services.recorder, services.tracer, services.payload_log
+    )
     logger.info(
         "Kafka consumer %d: %s -> %s, group %s",
         index,
@@ -48,7 +50,7 @@ def serve(plan: ServingPlan, index: int) -> int:
         stream.run(stop, grace=plan.grace)
     finally:
         stream.close()
-        stop_services(services)
+        stop_services(services, plan.grace)
     return ExitCode.OK
 
 

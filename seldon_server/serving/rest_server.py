@@ -125,7 +125,8 @@ def _child_exit(server: Any, worker: Any) -> None:
 
 
 def _worker_exit(server: Any, worker: Any) -> None:
-    stop_services(server.app.services)
+    # Gunicorn kills a worker still running graceful_timeout after SIGTERM, which bounds this.
+    stop_services(server.app.services, server.app.plan.grace)
 
 
 @contextlib.contextmanager
@@ -184,6 +185,7 @@ def build_app(plan: ServingPlan, services: ProcessServices) -> Flask:
         flask_config=settings.flask_config,
         metadata=plan.metadata,
         observer=services.recorder.observe_request,
+        payload_log=services.payload_log,
     )
     app = create_app(services.dispatcher, options)
     if services.tracer is not None:
@@ -221,5 +223,5 @@ def _serve_debug(plan: ServingPlan) -> int:
     wait_for_stop()
     server.shutdown()
     server.server_close()
-    stop_services(services)
+    stop_services(services, plan.grace)
     return ExitCode.OK

@@ -10,6 +10,8 @@ from typing import Any
 from seldon_server.dispatch import DispatchConfig, Dispatcher
 from seldon_server.metrics import DefaultLabels, PrometheusRecorder
 from seldon_server.model.adapter import UserModel
+from seldon_server.request_log import start_payload_log
+from seldon_server.request_log.log import PayloadLog
 from seldon_server.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ class ProcessServices:
     dispatcher: Dispatcher
     recorder: PrometheusRecorder
     tracer: Any = None
+    payload_log: PayloadLog | None = None  # request logging, when a sink is set
 
 
 def address(host: str, port: int) -> str:
@@ -68,6 +71,7 @@ def start_services(plan: ServingPlan) -> ProcessServices:
         executor_enabled=settings.executor_enabled,
     )
     services = ProcessServices(Dispatcher(plan.model, config, recorder), recorder)
+    services.payload_log = start_payload_log(settings)
     if settings.tracing:
         services.tracer = _start_tracer(settings)
     if services.tracer is not None:
@@ -108,9 +112,14 @@ def _child_spans(tracer: Any) -> Any:
     return user_span
 
 
-def stop_services(services: ProcessServices | None) -> None:
-    """Export the spans still buffered; call as the process exits."""
-    if services is None or services.tracer is None:
+def stop_services(services: ProcessServices | None, grace: float = 5.0) -> None:
+    """Ship the logged events still queued (for up to `grace` seconds) and export the spans
+    still buffered; call as the process exits."""
+    if services is None:
+        return
+    if services.payload_log is not None:
+        services.payload_log.close(grace)
+    if services.tracer is None:
         return
     from seldon_server import tracing
 

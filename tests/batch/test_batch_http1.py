@@ -16,7 +16,7 @@ from batch_helpers import run_batch
 from batch_servers import HttpEcho
 
 from seldon_server.batch.config import ExitCode
-from seldon_server.batch.http1 import Connection, HttpError, HttpTimeout, split_host
+from seldon_server.http1 import Connection, HttpError, HttpTimeout, split_host
 
 
 class Scripted:
