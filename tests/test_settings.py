@@ -108,6 +108,12 @@ DEFAULTS: dict[str, Any] = {
     "kafka_sasl_username": "",
     "kafka_sasl_password": "",
     "kafka_sasl_mechanism": "PLAIN",
+    "log_url": None,
+    "log_kafka_broker": None,
+    "log_kafka_topic": None,
+    "log_mode": "all",
+    "logger_workers": 2,
+    "log_work_buffer_size": 10000,
     "flask_config": {},
 }
 
@@ -181,6 +187,12 @@ SAMPLES: dict[str, tuple[str | None, Any, str | None, Any]] = {
     "kafka_sasl_username": ("u1", "u1", "u2", "u2"),
     "kafka_sasl_password": ("p1", "p1", "p2", "p2"),
     "kafka_sasl_mechanism": ("scram-sha-256", "SCRAM-SHA-256", "SCRAM-SHA-512", "SCRAM-SHA-512"),
+    "log_url": ("http://a:8080/", "http://a:8080/", "https://b/x?y=1", "https://b/x?y=1"),
+    "log_kafka_broker": ("a:9092", "a:9092", "b:9092", "b:9092"),
+    "log_kafka_topic": ("t1", "t1", "t2", "t2"),
+    "log_mode": ("REQUEST", "request", "response", "response"),
+    "logger_workers": ("4", 4, "8", 8),
+    "log_work_buffer_size": ("100", 100, "50", 50),
     "flask_config": (None, None, "true", {"EXPLAIN_TEMPLATE_LOADING": True}),
 }
 
@@ -188,6 +200,12 @@ STORED = [opt for opt in OPTIONS if not opt.ignored]
 # What kafka mode cannot start without, for the server_type samples.
 KAFKA_NEEDS = {"KAFKA_BROKER": "b:1", "KAFKA_INPUT_TOPIC": "i", "KAFKA_OUTPUT_TOPIC": "o"}
 BY_NAME = {opt.name: opt for opt in STORED}
+# What else an option's sample needs to resolve: kafka mode its topics, a Kafka log sink its pair.
+NEEDS = {
+    "server_type": KAFKA_NEEDS,
+    "log_kafka_broker": {"LOG_KAFKA_TOPIC": "t"},
+    "log_kafka_topic": {"LOG_KAFKA_BROKER": "b:1"},
+}
 
 
 def test_settings_fields_are_exactly_the_documented_names() -> None:
@@ -211,7 +229,7 @@ def test_env_beats_default(name: str) -> None:
     if env_raw is None:
         assert not opt.env
         return
-    base = KAFKA_NEEDS if name == "server_type" else {}
+    base = NEEDS.get(name, {})
     assert getattr(_resolve(env={**base, opt.env[0]: env_raw}), name) == env_value
     assert env_value != DEFAULTS[name]
 
@@ -223,7 +241,7 @@ def test_command_line_beats_env(name: str) -> None:
     if cli_raw is None:
         assert not opt.flags
         return
-    env = {opt.env[0]: env_raw} if env_raw is not None else {}
+    env = {**NEEDS.get(name, {}), **({opt.env[0]: env_raw} if env_raw is not None else {})}
     for argv in ([opt.flags[0], cli_raw], [f"{opt.flags[0]}={cli_raw}"]):
         assert getattr(_resolve(argv, env), name) == cli_value
 
@@ -625,4 +643,40 @@ def test_executor_flag_spellings_are_accepted() -> None:
         "b:1",
         2,
         False,
+    )
+
+
+@pytest.mark.parametrize(
+    "raw", ["logger:8080", "ftp://logger/", "http://", "http://host:99999/", "not a url", "http:/x"]
+)
+def test_log_url_must_be_an_http_url(raw: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        _resolve(["--log-url", raw])
+    assert "--log-url" in str(info.value) and "http" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_log_mode_choices() -> None:
+    with pytest.raises(SettingsError, match="--log-mode.*all, request, response"):
+        _resolve(["--log-mode", "everything"])
+    with pytest.raises(SettingsError, match="SELDON_LOG_MODE"):
+        _resolve(env={"SELDON_LOG_MODE": "both"})
+
+
+def test_kafka_log_sink_needs_broker_and_topic_and_no_url() -> None:
+    with pytest.raises(SettingsError, match="--log-kafka-broker needs LOG_KAFKA_TOPIC"):
+        _resolve(["--log-kafka-broker", "b:1"])
+    with pytest.raises(SettingsError, match="--log-kafka-topic needs LOG_KAFKA_BROKER"):
+        _resolve(env={"LOG_KAFKA_TOPIC": "t"})
+    with pytest.raises(SettingsError, match="two request-log sinks"):
+        _resolve(["--log-url", "http://l/"], {"LOG_KAFKA_BROKER": "b:1", "LOG_KAFKA_TOPIC": "t"})
+    both = _resolve(["--log-kafka-broker", "b:1", "--log-kafka-topic", "t", "--log-mode", "response"])
+    assert (both.log_kafka_broker, both.log_kafka_topic, both.log_mode) == ("b:1", "t", "response")
+
+
+def test_executor_flag_spellings_of_the_log_options() -> None:
+    argv = ["--log_url", "http://l:1/", "--logger_workers", "3", "--log_work_buffer_size", "7"]
+    settings = _resolve(argv)
+    assert (settings.log_url, settings.logger_workers, settings.log_work_buffer_size) == (
+        "http://l:1/", 3, 7,
     )

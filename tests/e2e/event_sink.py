@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,13 +65,32 @@ class EventSink:
 
     def wait_for(self, count: int, timeout: float = 30.0) -> list[Received]:
         """Block until `count` events were accepted (or fail after `timeout`)."""
+        return self.wait_until(lambda got: len(got) >= count, f"{count} events", timeout)
+
+    def events_of(self, *puids: str, count: int = 2, timeout: float = 30.0) -> list[Received]:
+        """The events whose request id is one of `puids`, once each has `count` of them."""
+
+        def mine(got: list[Received]) -> list[Received]:
+            return [event for event in got if event.headers.get("ce-requestid") in puids]
+
+        def complete(got: list[Received]) -> bool:
+            found = mine(got)
+            return all(
+                sum(e.headers["ce-requestid"] == puid for e in found) >= count for puid in puids
+            )
+
+        return mine(self.wait_until(complete, f"{count} events for each of {puids}", timeout))
+
+    def wait_until(
+        self, done: Callable[[list[Received]], bool], what: str, timeout: float = 30.0
+    ) -> list[Received]:
         deadline = time.monotonic() + timeout
         with self._changed:
-            while len(self.received) < count:
+            while not done(self.received):
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"{len(self.received)} of {count} events within {timeout}s")
-                self._changed.wait(left)
+                    raise AssertionError(f"no {what} within {timeout}s: {len(self.received)} in")
+                self._changed.wait(min(left, 0.5))
             return list(self.received)
 
     def close(self) -> None:
