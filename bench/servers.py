@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -28,10 +29,11 @@ READY_SECONDS = 30.0
 class Server:
     """One server process (for REST, the Gunicorn arbiter; its worker is a child)."""
 
-    kind: str  # an argument of serve.py: rest, rest-floor, grpc, grpc-floor
+    kind: str  # an argument of serve.py: rest, rest-floor, grpc, grpc-floor, rest-log, grpc-log
     port: int
     process: subprocess.Popen[bytes]
     log: IO[bytes]
+    name: str = ""  # tells apart servers of one kind (e.g. rest-log to two sinks); kind if empty
 
     @property
     def transport(self) -> str:
@@ -48,19 +50,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(kind: str, log_dir: Path, cpus: set[int] | None) -> Server:
-    """Launch `serve.py kind port`; with `cpus`, the process and its children run only there."""
+def start(
+    kind: str,
+    log_dir: Path,
+    cpus: set[int] | None,
+    extra: Sequence[str] = (),
+    name: str = "",
+) -> Server:
+    """Launch `serve.py kind port [extra...]`; with `cpus`, the process and its children run
+    only there."""
     port = free_port()
-    log = (log_dir / f"{kind}.log").open("w+b")
+    log = (log_dir / f"{name or kind}.log").open("w+b")
     process = subprocess.Popen(
-        [sys.executable, str(BENCH / "serve.py"), kind, str(port)],
+        [sys.executable, str(BENCH / "serve.py"), kind, str(port), *extra],
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=BENCH.parent,
     )
     if cpus:
         os.sched_setaffinity(process.pid, cpus)
-    return Server(kind, port, process, log)
+    return Server(kind, port, process, log, name or kind)
 
 
 def stop(server: Server) -> None:

@@ -394,12 +394,9 @@ def test_a_stalled_sink_does_not_slow_requests_down(launch: Launcher) -> None:
         assert metric(server, "seldon_request_log_events_dropped_total") > 0
 
         def accounted() -> bool:
-            return (
-                metric(server, "seldon_request_log_events_sent_total")
-                + metric(server, "seldon_request_log_events_failed_total")
-                + metric(server, "seldon_request_log_events_dropped_total")
-                >= 2 * (count + 1)
-            )
+            return metric(server, "seldon_request_log_events_sent_total") + metric(
+                server, "seldon_request_log_events_failed_total"
+            ) + metric(server, "seldon_request_log_events_dropped_total") >= 2 * (count + 1)
 
         assert wait_until(accounted, 30), "every event is sent, failed or dropped, and counted"
 
