@@ -670,7 +670,8 @@ def test_kafka_log_sink_needs_broker_and_topic_and_no_url() -> None:
         _resolve(env={"LOG_KAFKA_TOPIC": "t"})
     with pytest.raises(SettingsError, match="two request-log sinks"):
         _resolve(["--log-url", "http://l/"], {"LOG_KAFKA_BROKER": "b:1", "LOG_KAFKA_TOPIC": "t"})
-    both = _resolve(["--log-kafka-broker", "b:1", "--log-kafka-topic", "t", "--log-mode", "response"])
+    argv = ["--log-kafka-broker", "b:1", "--log-kafka-topic", "t", "--log-mode", "response"]
+    both = _resolve(argv)
     assert (both.log_kafka_broker, both.log_kafka_topic, both.log_mode) == ("b:1", "t", "response")
 
 
@@ -678,5 +679,7 @@ def test_executor_flag_spellings_of_the_log_options() -> None:
     argv = ["--log_url", "http://l:1/", "--logger_workers", "3", "--log_work_buffer_size", "7"]
     settings = _resolve(argv)
     assert (settings.log_url, settings.logger_workers, settings.log_work_buffer_size) == (
-        "http://l:1/", 3, 7,
+        "http://l:1/",
+        3,
+        7,
     )

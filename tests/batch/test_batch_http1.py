@@ -211,3 +211,27 @@ def test_tls_verification_trusts_the_system_store_and_refuses_unknown_certificat
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # OpenSSL's default CA file
     trusted = run_batch(tmp_path / "b", https_echo.host, "rest", ["[[1]]"], "--use-ssl", "true")
     assert trusted.summary.exit_code == ExitCode.OK, trusted.texts
+
+
+def test_post_many_pipelines_requests_and_reads_answers_in_order(
+    scripted: list[Scripted],
+) -> None:
+    replies = [
+        (b"HTTP/1.1 20%d OK\r\nContent-Length: 1\r\n\r\n%d" % (i, i), False) for i in range(3)
+    ]
+    server = _serve(scripted, *replies)
+    with Connection(server.host, None, 5) as conn:
+        answers = conn.post_many("/log", [(b"A: %d\r\n" % i, b"body%d" % i) for i in range(3)])
+    assert [(a.status, a.body) for a in answers] == [(200, b"0"), (201, b"1"), (202, b"2")]
+    assert [r.rsplit(b"\r\n\r\n", 1)[1] for r in server.requests] == [b"body0", b"body1", b"body2"]
+    assert all(r.startswith(b"POST /log HTTP/1.1\r\n") for r in server.requests)
+    assert server.connections == 1
+
+
+def test_post_many_reports_the_answers_before_the_connection_dropped(
+    scripted: list[Scripted],
+) -> None:
+    server = _serve(scripted, (OK, False), (OK, True))  # closes after the second answer
+    with Connection(server.host, None, 5) as conn, pytest.raises(HttpError) as info:
+        conn.post_many("/log", [(b"", b"x")] * 4)
+    assert len(info.value.answers) == 2

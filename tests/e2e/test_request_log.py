@@ -1,4 +1,4 @@
-"""Request logging end to end: the real CLI, a real HTTP sink, every event read by the CloudEvents SDK."""
+"""Request logging end to end: the real CLI, a real HTTP sink, events read by the CloudEvents SDK"""
 
 from __future__ import annotations
 

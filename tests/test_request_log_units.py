@@ -1,0 +1,137 @@
+"""The request log's parts: protobuf JSON mapping, event headers, and the queue's accounting."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from event_sink import running_sink
+from google.protobuf import json_format
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seldon_server.codecs.proto_json import message_json, seldon_message_json
+from seldon_server.proto import prediction_pb2 as pb
+from seldon_server.request_log.events import (
+    REQUEST,
+    Event,
+    HttpHeaders,
+    Identity,
+    KafkaHeaders,
+    timestamp,
+)
+from seldon_server.request_log.http_sink import HttpSink
+from seldon_server.request_log.log import PayloadLog
+from seldon_server.request_log.metrics import LogMetrics
+
+IDENTITY = Identity("http://host:9000/", "unit", "dep", "ns", "pred")
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(st.lists(finite, min_size=1, max_size=4), min_size=1, max_size=3),
+    names=st.lists(st.text(max_size=5), max_size=3),
+    tensor=st.booleans(),
+    puid=st.one_of(st.none(), st.text(max_size=8)),
+)
+def test_seldon_message_json_is_protobufs_json_mapping(
+    rows: list[list[float]], names: list[str], tensor: bool, puid: str | None
+) -> None:
+    width = len(rows[0])
+    rows = [(row * width)[:width] for row in rows]  # rectangular
+    data: dict[str, Any] = {"names": names}
+    if tensor:
+        data["tensor"] = {"shape": [len(rows), width], "values": [v for r in rows for v in r]}
+    else:
+        data["ndarray"] = rows
+    body: dict[str, Any] = {"data": data}
+    if puid is not None:
+        body["meta"] = {"puid": puid}
+    message = json_format.ParseDict(body, pb.SeldonMessage())
+    out = seldon_message_json(message.SerializeToString())
+    assert out.endswith(b"\n")
+    assert json.loads(out) == json_format.MessageToDict(message)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"strData": "x"},
+        {"binData": "AAE="},
+        {"jsonData": {"a": [1, None, "b"]}, "meta": {"tags": {"t": 1}}},
+        {"data": {"ndarray": [["text", 1.0]]}},
+        {"data": {"ndarray": [[1.0], [2.0, 3.0]]}},  # ragged
+        {"data": {"tftensor": {"dtype": "DT_FLOAT", "floatVal": [1.0]}}},
+        {"meta": {}},
+        {},
+    ],
+)
+def test_other_messages_take_protobufs_printer(body: dict[str, Any]) -> None:
+    message = json_format.ParseDict(body, pb.SeldonMessage())
+    out = seldon_message_json(message.SerializeToString())
+    assert json.loads(out) == json_format.MessageToDict(message)
+
+
+def test_bytes_that_are_no_message_are_kept_not_lost() -> None:
+    out = json.loads(message_json(pb.Feedback, b"\xff\x00garbage"))
+    assert out["undecodable"] == "/wBnYXJiYWdl" and out["error"]
+
+
+def test_timestamp_is_rfc3339_utc_with_microseconds() -> None:
+    assert timestamp(0.25) == "1970-01-01T00:00:00.250000Z"
+    assert timestamp(1_700_000_000.000001).startswith("2023-11-14T22:13:20.00000")
+
+
+def test_http_headers_carry_every_attribute_and_no_injected_line() -> None:
+    event = Event(REQUEST, "p\r\nX-Evil: 1", b"{}", "application/json", None, 0.0)
+    head = HttpHeaders(IDENTITY).of(event).decode()
+    lines = head.split("\r\n")
+    assert "Ce-Id: p  X-Evil: 1" in lines and not any(line.startswith("X-Evil") for line in lines)
+    for expected in (
+        "Ce-Specversion: 1.0",
+        "Ce-Source: http://host:9000/",
+        f"Ce-Type: {REQUEST}",
+        "Ce-Modelid: unit",
+        "Ce-Inferenceservicename: dep",
+        "Ce-Namespace: ns",
+        "Ce-Endpoint: pred",
+        "Content-Type: application/json",
+    ):
+        assert expected in lines
+
+
+def test_empty_attributes_are_left_out() -> None:
+    identity = Identity("http://h:1/", "unit", "", "", "")
+    event = Event(REQUEST, "p", b"", "application/json", None, 0.0)
+    names = {name for name, _ in KafkaHeaders(identity).of(event)}
+    assert "ce_namespace" not in names and "ce_modelid" in names and "modelid" in names
+
+
+def _count(metric: Any) -> float:
+    return float(metric._value.get())
+
+
+def test_every_event_is_sent_failed_or_dropped_and_counted() -> None:
+    """A stalled sink fills the queue; once it answers again the accounting adds up."""
+    with running_sink() as sink:
+        sink.stalled.set()
+        metrics = LogMetrics("http")
+        log = PayloadLog(
+            lambda: HttpSink(sink.url, HttpHeaders(IDENTITY)),
+            mode="all", senders=1, capacity=10, metrics=metrics, describe=sink.url,
+        )  # fmt: skip
+        total = 150
+        started = time.perf_counter()
+        for index in range(total // 3):
+            log.exchange(f"p{index}", (b"{}", "application/json", None), (b"[]", "x/y", None))
+            log.feedback(f"f{index}", (b"{}", "application/json", None))
+        assert time.perf_counter() - started < 1.0  # never waits for the stalled sink
+        assert _count(metrics.dropped) >= total - 10 - 128
+        sink.stalled.clear()
+        log.close(10)
+        accounted = _count(metrics.sent) + _count(metrics.failed) + _count(metrics.dropped)
+        assert accounted == total
+        assert _count(metrics.sent) == len(sink.received) > 0
