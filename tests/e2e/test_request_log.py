@@ -5,22 +5,26 @@ from __future__ import annotations
 import base64
 import json
 import re
+import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 import requests
+import yaml
 from event_sink import EventSink, Received, running_sink
 from google.protobuf import json_format
 from serverproc import Launcher, Server, grpc_channel, wait_until
 
 from seldon_server.proto import prediction_pb2 as pb
 from seldon_server.proto import prediction_pb2_grpc as pb_grpc
+from seldon_server.settings import resolve
 
 REQUEST = "io.seldon.serving.inference.request"
 RESPONSE = "io.seldon.serving.inference.response"
@@ -447,3 +451,30 @@ def test_bad_log_configuration_exits_2_naming_the_option(launch: Launcher) -> No
         assert server.proc.wait(30) == 2
         lines = [line for line in server.log().splitlines() if named in line]
         assert len(lines) == 1, server.log()
+
+
+# -- the documented examples --------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples/request-logging"
+
+
+def test_the_documented_local_example_runs() -> None:
+    result = subprocess.run(
+        [str(EXAMPLE / "run-local")], capture_output=True, text=True, timeout=180, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "20 events for 10 predictions" in result.stdout
+
+
+@pytest.mark.parametrize("manifest", ["seldondeployment.yaml", "deployment-kafka.yaml"])
+def test_example_manifests_configure_a_sink_the_server_accepts(manifest: str) -> None:
+    document = yaml.safe_load((EXAMPLE / manifest).read_text())
+    if document["kind"] == "SeldonDeployment":
+        pod = document["spec"]["predictors"][0]["componentSpecs"][0]["spec"]
+    else:
+        pod = document["spec"]["template"]["spec"]
+    env = {item["name"]: item["value"] for item in pod["containers"][0]["env"] if "value" in item}
+    settings = resolve(["IrisClassifier"], env)
+    assert settings.log_url or (settings.log_kafka_broker and settings.log_kafka_topic)
+    assert settings.log_mode == "all"
