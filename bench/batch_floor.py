@@ -17,8 +17,8 @@ import time
 import grpc
 import orjson
 
-from seldon_server.http1 import Connection
 from seldon_server.batch.proto_codec import message_from_dict
+from seldon_server.http1 import Connection
 from seldon_server.proto import prediction_pb2_grpc
 
 BODY = {

@@ -83,7 +83,9 @@ def _close_log(payload_log: PayloadLog) -> None:
     """
     payload_log.close(2.0)
     metrics = payload_log._metrics
-    counts = {name: int(getattr(metrics, name)._value.get()) for name in ("sent", "failed", "dropped")}
+    counts = {
+        name: int(getattr(metrics, name)._value.get()) for name in ("sent", "failed", "dropped")
+    }
     print("request-log " + " ".join(f"{k}={v}" for k, v in counts.items()), flush=True)
 
 

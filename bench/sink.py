@@ -13,6 +13,7 @@ Content-Length body): the sink shares the load generator's CPU and must stay che
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
@@ -52,7 +53,9 @@ class _Connection(asyncio.Protocol):
             start = stop
             if head.startswith(b"get "):
                 count = str(self.state.received).encode()
-                replies.append(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(count), count))
+                replies.append(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(count), count)
+                )
                 continue
             self.state.received += 1
             if self.answer:
@@ -76,10 +79,8 @@ def main(argv: list[str]) -> None:
     mode, port = argv[0], int(argv[1])
     if mode not in ("healthy", "stalled"):
         raise SystemExit(f"unknown sink mode {mode!r}")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(mode, port))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -139,7 +139,7 @@ code = main(sys.argv[1:])
 extra = sorted(m for m in set(sys.modules) - before if m.startswith("seldon_server.")
                and not m.startswith(("seldon_server.batch", "seldon_server.proto",
                                      "seldon_server.codecs.tftensor", "seldon_server.errors",
-                                     "seldon_server.options"))
+                                     "seldon_server.options", "seldon_server.http1"))
                and m != "seldon_server.codecs")
 print(json.dumps({"extra": extra, "flask": "flask" in sys.modules}))
 sys.exit(code)
