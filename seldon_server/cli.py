@@ -46,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.server_type == "kafka" and not _installed("confluent_kafka"):
         print(f"{PROG}: error: --server-type kafka needs the extra: {KAFKA_EXTRA}", file=sys.stderr)
         return ExitCode.USAGE
+    if settings.log_kafka_broker and not _installed("confluent_kafka"):
+        print(f"{PROG}: error: --log-kafka-broker needs the extra: {KAFKA_EXTRA}", file=sys.stderr)
+        return ExitCode.USAGE
     configure_logging(settings.log_level)
     try:
         return _serve(settings, parameters)
