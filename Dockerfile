@@ -15,7 +15,12 @@
 #     CMD ["/s2i/bin/run"]
 #
 # then `docker run --rm -p 9000:9000 -p 5000:5000 -p 6000:6000 iris-model`. See s2i/README.md.
-FROM python:3.11-slim
+#
+# BASE_IMAGE may be any Debian-based image with Python 3.11 as `python` (scripts/test-image builds
+# one with debootstrap where no registry is reachable). PIP_CERT, a build argument and so never
+# part of the image, names a CA bundle for pip when a proxy needs one.
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE}
 
 LABEL io.openshift.s2i.scripts-url="image:///s2i/bin" \
       io.openshift.s2i.destination="/tmp" \
@@ -31,7 +36,9 @@ ENV PYTHONUNBUFFERED=1 \
     PATH=/opt/seldon/bin:$PATH \
     MICROSERVICE_DIR=/microservice
 
-# tini as PID 1 reaps orphans and forwards signals to the server that `run` execs.
+# tini as PID 1 reaps orphans and forwards signals to the server that `run` execs. Its version is
+# whatever the base image's Debian release ships (a pin would break with each point release).
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends tini \
     && rm -rf /var/lib/apt/lists/* \
@@ -41,6 +48,8 @@ RUN apt-get update \
 
 COPY pyproject.toml README.md /build/seldon-server/
 COPY seldon_server /build/seldon-server/seldon_server
+COPY seldon_core /build/seldon-server/seldon_core
+ARG PIP_CERT
 RUN pip install --no-cache-dir "/build/seldon-server[kafka]" \
     && rm -rf /build \
     && chown -R 8888:0 /opt/seldon /microservice /tmp/src \
