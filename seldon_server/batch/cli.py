@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from types import FrameType
 
+from seldon_server.batch import merge
 from seldon_server.batch.client import rest_url
 from seldon_server.batch.config import PROG, ConfigError, ExitCode, resolve
 from seldon_server.batch.pipeline import run
@@ -28,16 +29,20 @@ _LEVELS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the batch processor; returns the exit code (see ExitCode and `--help`)."""
+    """Run the batch processor, or `merge` sharded outputs; returns the exit code (`--help`)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] == ["merge"]:  # no valid run starts with a bare word, so every old one still works
+        return merge.main(args[1:])
     try:
-        config = resolve(sys.argv[1:] if argv is None else argv, os.environ)
+        config = resolve(args, os.environ)
     except ConfigError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
     _setup_logging(config.log_level)
     _tune_gc()
     target = rest_url(config) if config.transport == "rest" else f"gRPC {config.host}"
-    logger.info("sending %s (%s, %s) to %s with %d workers", config.input_data_path,
+    shard = f" ({config.shard}, to {config.output_data_path})" if config.shard_count else ""
+    logger.info("sending %s%s (%s, %s) to %s with %d workers", config.input_data_path, shard,
                 config.data_type, config.method, target, config.workers)  # fmt: skip
     stop = threading.Event()
     restore = _handle_signals(stop)

@@ -10,6 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from seldon_server.batch.shard import (
+    JOB_INDEX_ENV,
+    PLACEHOLDER,
+    Shard,
+    default_output_path,
+    output_path,
+)
 from seldon_server.options import env_value, parse_bool
 
 PROG = "seldon-batch-processor"
@@ -84,8 +91,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("input_data_path", "--input-data-path", "-i", "SELDON_BATCH_INPUT_DATA_PATH",
            Path("/assets/input-data.txt"), "The input file, one request per line", convert=Path),
     Option("output_data_path", "--output-data-path", "-o", "SELDON_BATCH_OUTPUT_DATA_PATH", None,
-           "The output file, one line per input line [default: beside the input, e.g. "
-           "input-data.out.txt; never the input itself]", convert=Path),
+           "The output file, one line per input line; `{shard}` in it becomes the shard index "
+           "[default: beside the input, e.g. input-data.out.txt, or input-data.out-<i>.txt for "
+           "shard i; never the input itself]", convert=Path),
     Option("method", "--method", "-m", "SELDON_BATCH_METHOD", "predict",
            "predict, or feedback (needs --data-type raw; each line a Feedback message)",
            choices=("predict", "feedback")),
@@ -122,6 +130,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("grpc_channels", "--grpc-channels", None, "SELDON_BATCH_GRPC_CHANNELS", 1,
            "gRPC connections the workers share; more spread the load over a server's gRPC "
            "processes, at some client CPU per row", convert=int),
+    Option("shard_count", "--shard-count", None, "SELDON_BATCH_SHARD_COUNT", None,
+           "Split the job over this many processes (see sharding below)", convert=int),
+    Option("shard_index", "--shard-index", None, "SELDON_BATCH_SHARD_INDEX", None,
+           f"This process's shard, 0 to --shard-count - 1; needs --shard-count. If unset, "
+           f"{JOB_INDEX_ENV} (set by a Kubernetes Indexed Job) is used, but only when "
+           "--shard-count is set", convert=int),
 )
 # fmt: on
 
@@ -155,6 +169,15 @@ class BatchConfig:
     timeout: float
     retry_backoff: float
     grpc_channels: int
+    shard_count: int | None
+    shard_index: int | None
+
+    @property
+    def shard(self) -> Shard:
+        """The lines this process owns: all of them unless --shard-count is set."""
+        if self.shard_count is None or self.shard_index is None:
+            return Shard()
+        return Shard(self.shard_index, self.shard_count)
 
     @property
     def tls(self) -> bool:
@@ -167,18 +190,22 @@ class BatchConfig:
         return max(1, self.retries)
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
+    """argparse that raises ConfigError (one line, exit 2 in main) instead of exiting."""
+
     def error(self, message: str) -> NoReturn:
         raise ConfigError(message)
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter):
+class Formatter(argparse.RawDescriptionHelpFormatter):
     """Click-like help rows: `-d, --deployment-name TEXT`."""
 
     def __init__(self, prog: str) -> None:
         super().__init__(prog, max_help_position=36, width=100)
 
     def _format_action_invocation(self, action: argparse.Action) -> str:
+        if not action.option_strings:  # a positional argument (merge's SHARD_FILE)
+            return super()._format_action_invocation(action)
         names = ", ".join(action.option_strings)
         if action.nargs == 0:
             return names
@@ -196,13 +223,14 @@ def _metavar(opt: Option) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse front of the table; values stay text so CLI and env convert alike."""
-    parser = _Parser(
+    parser = Parser(
         prog=PROG,
         add_help=False,  # -h is --host, as in the original
         allow_abbrev=False,
-        formatter_class=_Formatter,
+        formatter_class=Formatter,
         description="Send every line of an input file to a Seldon deployment through parallel\n"
-        "workers and write one output line per input line, in input order.",
+        "workers and write one output line per input line, in input order.\n\n"
+        f"  {PROG} merge --help    join the outputs of a sharded job (--shard-count)",
         epilog=_epilog(),
     )
     for opt in OPTIONS:
@@ -233,6 +261,15 @@ def _epilog() -> str:
         "Each option comes from the command line, else its env var, else its default. An env var",
         "that is empty or blank counts as unset. Booleans accept 1/0/true/false/yes/no/t/f/on/off.",
         "",
+        "sharding (scale out, e.g. as a Kubernetes Indexed Job):",
+        "  Run N copies with --shard-count N and --shard-index 0..N-1 (or JOB_COMPLETION_INDEX).",
+        "  Copy i sends the input lines whose 0-based number mod N is i (round-robin: balanced",
+        "  shards without knowing the input's length) and writes them, with their global line",
+        "  numbers as batch_index, to its own output: give each copy its own path, e.g.",
+        "  -o /out/part-{shard}.txt ({shard} becomes the index). --resume finishes one shard.",
+        f"  Then `{PROG} merge -i INPUT -o OUT /out/part-*.txt` checks that every",
+        "  input line is there once and writes them in input order (merge --help).",
+        "",
         "exit codes:",
     ]
     lines += [f"  {int(code):<4} {code.name}: {_EXIT_CODE_TEXT[code]}" for code in ExitCode]
@@ -243,8 +280,8 @@ def resolve(argv: Sequence[str], environ: Mapping[str, str]) -> BatchConfig:
     """Resolve and validate every option (CLI > env > default); raises ConfigError."""
     parsed = build_parser().parse_args(list(argv))
     values = {opt.dest: _value(opt, getattr(parsed, opt.dest), environ) for opt in OPTIONS}
-    if values["output_data_path"] is None:
-        values["output_data_path"] = default_output_path(values["input_data_path"])
+    values["shard_index"] = _shard_index(values["shard_count"], values["shard_index"], environ)
+    values["output_data_path"] = _output_path(values)
     config = BatchConfig(**values)
     validate(config)
     return config
@@ -265,9 +302,40 @@ def _value(opt: Option, cli: str | None, environ: Mapping[str, str]) -> Any:
         raise ConfigError(f"{source}: invalid value {text!r} ({exc})") from None
 
 
-def default_output_path(input_path: Path) -> Path:
-    """Beside the input with `.out` before the suffix, so the default never clobbers the input."""
-    return input_path.with_name(f"{input_path.stem}.out{input_path.suffix}")
+def _shard_index(count: int | None, index: int | None, environ: Mapping[str, str]) -> int | None:
+    """The validated shard index; JOB_COMPLETION_INDEX stands in for an unset one, but only when
+    --shard-count is set, so an Indexed Job of unsharded copies does not turn sharded."""
+    source = "--shard-index"
+    if count is not None and index is None and (text := env_value(environ, JOB_INDEX_ENV)):
+        try:
+            index, source = int(text), JOB_INDEX_ENV
+        except ValueError:
+            raise ConfigError(f"{JOB_INDEX_ENV}: invalid value {text!r}") from None
+    if count is None:
+        if index is not None:
+            raise ConfigError("--shard-index needs --shard-count (or SELDON_BATCH_SHARD_COUNT)")
+        return None
+    if count < 1:
+        raise ConfigError(f"--shard-count must be at least 1, got {count}")
+    if index is None:
+        raise ConfigError(f"--shard-count needs --shard-index (or SELDON_BATCH_SHARD_INDEX, or "
+                          f"{JOB_INDEX_ENV} in a Kubernetes Indexed Job)")  # fmt: skip
+    if not 0 <= index < count:
+        raise ConfigError(f"{source} must be from 0 to {count - 1} for --shard-count {count}, "
+                          f"got {index}")  # fmt: skip
+    return index
+
+
+def _output_path(values: dict[str, Any]) -> Path:
+    index: int | None = values["shard_index"]
+    path: Path | None = values["output_data_path"]
+    if path is None:
+        return default_output_path(values["input_data_path"], index)
+    if PLACEHOLDER not in str(path):
+        return path
+    if index is None:
+        raise ConfigError(f"--output-data-path {path} has {PLACEHOLDER} but no --shard-count")
+    return output_path(path, index)
 
 
 def same_file(a: Path, b: Path) -> bool:

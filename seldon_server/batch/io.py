@@ -9,6 +9,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from seldon_server.batch.shard import Shard
+
 _CHUNK = 1 << 20
 
 
@@ -37,12 +39,14 @@ class ResumeState:
     lines: int = 0
 
 
-def scan_output(path: Path) -> ResumeState:
+def scan_output(path: Path, shard: Shard | None = None) -> ResumeState:
     """Index the complete lines of an output file and cut off a partly written last line.
 
     A line is identified by its batch_index (meta.tags, or meta for error lines); a line without
-    one (a server that does not echo tags) counts by its position, which holds for ordered output.
+    one (a server that does not echo tags) counts by its position among the shard's lines, which
+    holds for ordered output.
     """
+    shard = shard or Shard()
     state = ResumeState()
     if not path.exists():
         return state
@@ -52,26 +56,34 @@ def scan_output(path: Path) -> ResumeState:
             if not raw.endswith(b"\n"):
                 break  # a line cut short by a kill: drop it, the line is sent again
             keep += len(raw)
-            index, batch_id = _identify(raw)
-            state.done.add(number if index is None else index)
+            index, batch_id = identify(parse_line(raw))
+            state.done.add(shard.line_at(number) if index is None else index)
             state.batch_id = state.batch_id or batch_id
             state.lines += 1
         file.truncate(keep)
     return state
 
 
-def _identify(raw: bytes) -> tuple[int | None, str | None]:
+def parse_line(raw: bytes) -> Any:
+    """An output line as JSON, or None if it is not JSON."""
     try:
-        line = orjson.loads(raw)
+        return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return None, None
+        return None
+
+
+def identify(line: Any) -> tuple[int | None, str | None]:
+    """An output line's (batch_index, batch_id); success lines keep them in meta.tags, predict
+    error lines in meta itself (reference 8.4)."""
     meta = line.get("meta") if isinstance(line, dict) else None
     if not isinstance(meta, dict):
         return None, None
     ids: Any = meta.get("tags") if isinstance(meta.get("tags"), dict) else meta
     index, batch_id = ids.get("batch_index"), ids.get("batch_id")
-    if isinstance(index, int | float) and not isinstance(index, bool) and index == int(index):
-        return int(index), batch_id if isinstance(batch_id, str) else None
+    if isinstance(index, float) and index.is_integer():  # gRPC tags are doubles; never inf
+        index = int(index)
+    if isinstance(index, int) and not isinstance(index, bool):
+        return index, batch_id if isinstance(batch_id, str) else None
     return None, None
 
 

@@ -20,6 +20,7 @@ from seldon_server.batch.io import OutputWriter, ResumeState, count_lines, iter_
 from seldon_server.batch.payload import InstanceIds, Line
 from seldon_server.batch.processor import Interrupted, Outcome, Processor, run_blocking
 from seldon_server.batch.progress import Progress
+from seldon_server.batch.shard import sample
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class Summary:
     output: Path
     batch_id: str
     error: str = ""
+    shard: str = ""  # "shard 1 of 3" in a sharded run
 
     @property
     def rows_per_second(self) -> float:
@@ -50,8 +52,9 @@ class Summary:
     def line(self) -> str:
         """The one-line summary printed at the end of every run."""
         kept = f", {self.kept} kept from an earlier run" if self.kept else ""
+        shard = f"{self.shard}: " if self.shard else ""
         return (
-            f"{self.ok + self.failed} lines: ok {self.ok}, failed {self.failed}{kept}; "
+            f"{shard}{self.ok + self.failed} lines: ok {self.ok}, failed {self.failed}{kept}; "
             f"elapsed {self.elapsed:.2f} s, {self.rows_per_second:.1f} rows/s; "
             f"output {self.output}; exit {int(self.exit_code)} ({self.exit_code.name})"
         )
@@ -68,9 +71,17 @@ def run(
     non-blocking GrpcClient through the async driver.
     """
     started = time.monotonic()
-    stop = stop or threading.Event()
+    stop, shard = stop or threading.Event(), config.shard
     try:
-        state = scan_output(config.output_data_path) if config.resume else ResumeState()
+        state = scan_output(config.output_data_path, shard) if config.resume else ResumeState()
+    except OSError as exc:
+        return _io_failure(config, f"cannot read {exc.filename}: {exc.strerror}", started)
+    if foreign := sorted(i for i in state.done if not shard.owns(i)):
+        # Another shard's output (or another --shard-count): resuming would mix two shards.
+        message = (f"--resume: {config.output_data_path} holds input lines {sample(foreign)}, "
+                   f"which are not {shard}'s; give each shard its own output path")  # fmt: skip
+        return _io_failure(config, message, started, ExitCode.USAGE)
+    try:
         source = open(config.input_data_path, "rb")  # noqa: SIM115 - the reader thread closes it
     except OSError as exc:
         return _io_failure(config, f"cannot read {exc.filename}: {exc.strerror}", started)
@@ -91,17 +102,24 @@ def _thread(target: Callable[..., None], name: str, *args: Any) -> None:
     threading.Thread(target=target, args=args, name=name, daemon=True).start()
 
 
-def _io_failure(config: BatchConfig, message: str, started: float) -> Summary:
+def _io_failure(
+    config: BatchConfig, message: str, started: float, code: ExitCode = ExitCode.IO_ERROR
+) -> Summary:
     return Summary(
         0,
         0,
         0,
         time.monotonic() - started,
-        ExitCode.IO_ERROR,
+        code,
         config.output_data_path,
         config.batch_id or "",
         message,
+        _shard_label(config),
     )
+
+
+def _shard_label(config: BatchConfig) -> str:
+    return str(config.shard) if config.shard_count is not None else ""
 
 
 class _Pipeline:
@@ -140,7 +158,7 @@ class _Pipeline:
         size, done, seq, chunk = self.config.batch_size, self.state.done, 0, []
         new_id = InstanceIds()
         try:
-            for index, raw in enumerate(iter_lines(source)):
+            for index, raw in self.config.shard.take(iter_lines(source)):
                 if index in done:
                     continue
                 chunk.append(Line(index, new_id(), raw))
@@ -220,7 +238,8 @@ class _Pipeline:
         interactive = sys.stderr.isatty()
         total = None
         if interactive:
-            total = count_lines(self.config.input_data_path) - self.state.lines
+            total = self.config.shard.size(count_lines(self.config.input_data_path))
+            total -= self.state.lines
         progress = Progress(sys.stderr, total, interactive)
         alive = 1 if self.config.transport == "grpc" else self.config.workers
         while alive:
@@ -288,4 +307,5 @@ class _Pipeline:
             self.config.output_data_path,
             self.batch_id,
             self.error,
+            _shard_label(self.config),
         )
