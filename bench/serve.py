@@ -79,13 +79,18 @@ def _start_log(url: str, flags: list[str]) -> PayloadLog:
 def _close_log(payload_log: PayloadLog) -> None:
     """Flush for up to 2 s, then print the log's counters (bench/request_log.py reads them).
 
-    The counters are read from PayloadLog's private metrics: the bench serves no /metrics.
+    The counters are read from PayloadLog's private metrics (the bench serves no /metrics);
+    `batches` (sends, from the send-latency histogram) tells how many events went per write.
     """
     payload_log.close(2.0)
-    metrics = payload_log._metrics
-    counts = {
-        name: int(getattr(metrics, name)._value.get()) for name in ("sent", "failed", "dropped")
-    }
+    try:
+        metrics = payload_log._metrics
+        counts = {
+            name: int(getattr(metrics, name)._value.get()) for name in ("sent", "failed", "dropped")
+        }
+        counts["batches"] = int(sum(bucket.get() for bucket in metrics.latency._buckets))
+    except AttributeError:  # the internals moved: the run's figures do not depend on these
+        return
     print("request-log " + " ".join(f"{k}={v}" for k, v in counts.items()), flush=True)
 
 

@@ -6,13 +6,16 @@ import json
 import time
 from typing import Any
 
+import numpy as np
 import pytest
 from event_sink import running_sink
 from google.protobuf import json_format
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seldon_server.codecs.proto_json import message_json, seldon_message_json
+from seldon_server.codecs.message import Message
+from seldon_server.codecs.proto import encode_reply
+from seldon_server.codecs.proto_json import message_json, reply_json, seldon_message_json
 from seldon_server.proto import prediction_pb2 as pb
 from seldon_server.request_log.events import (
     REQUEST,
@@ -135,3 +138,36 @@ def test_every_event_is_sent_failed_or_dropped_and_counted() -> None:
         accounted = _count(metrics.sent) + _count(metrics.failed) + _count(metrics.dropped)
         assert accounted == total
         assert _count(metrics.sent) == len(sink.received) > 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(st.lists(finite, min_size=1, max_size=4), min_size=1, max_size=3),
+    kind=st.sampled_from(["f8", "i8", "f4", "bool"]),
+    names=st.lists(st.text(max_size=4), max_size=3),
+    tensor=st.booleans(),
+    meta=st.fixed_dictionaries(
+        {},
+        optional={
+            "puid": st.text(max_size=6),
+            "requestPath": st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=2),
+            "tags": st.dictionaries(st.text(max_size=3), st.integers(-5, 5), max_size=2),
+        },
+    ),
+)
+def test_reply_json_is_the_json_mapping_of_the_encoded_reply(
+    rows: list[list[float]], kind: str, names: list[str], tensor: bool, meta: dict[str, Any]
+) -> None:
+    width = len(rows[0])
+    values = [(row * width)[:width] for row in rows]
+    array = np.array(values) % 1000 if kind != "bool" else np.array(values) > 0
+    if kind in ("i8", "f4"):
+        array = array.astype(kind)
+    reply = Message("data", array, names, "tensor" if tensor else "ndarray", meta, None)
+    printed = reply_json(reply)
+    expected = json_format.MessageToDict(pb.SeldonMessage.FromString(encode_reply(reply)))
+    if printed is None:  # declined: the bytes are converted instead, which must agree too
+        printed = seldon_message_json(encode_reply(reply))
+    else:
+        assert kind != "bool" and "tags" not in meta  # only what it can print exactly
+    assert json.loads(printed) == expected

@@ -13,7 +13,7 @@ from seldon_server.codecs import json as json_codec
 from seldon_server.codecs import proto as proto_codec
 from seldon_server.codecs.message import Reply
 from seldon_server.codecs.proto import SerializedRequest, message_puid
-from seldon_server.codecs.proto_json import message_json, seldon_message_json
+from seldon_server.codecs.proto_json import message_json, reply_json, seldon_message_json
 from seldon_server.dispatch import Dispatcher
 from seldon_server.errors import BadDataError, SeldonError, as_seldon_error, grpc_code_name
 from seldon_server.proto import prediction_pb2
@@ -98,7 +98,8 @@ class SeldonServicer:
                     _log_failure(log, context, request, InvalidMessage(problem))
                 abort_undecodable(context, problem)
         try:
-            reply = proto_codec.encode_reply(operation(request, CODEC))
+            result = operation(request, CODEC)
+            reply = proto_codec.encode_reply(result)
         except SeldonError as exc:
             error = exc
             if error.status_code >= 500:
@@ -109,7 +110,7 @@ class SeldonServicer:
             error = as_seldon_error(exc)
         else:
             if log is not None:
-                _log_reply(log, context, request, reply)
+                _log_reply(log, context, request, result, reply)
             return reply
         if log is not None:
             _log_failure(log, context, request, error)
@@ -129,11 +130,17 @@ _REQUEST_JSON: dict[type, Any] = {
 }
 
 
-def _log_reply(log: PayloadLog, context: grpc.ServicerContext, request: Any, reply: bytes) -> None:
+def _log_reply(
+    log: PayloadLog, context: grpc.ServicerContext, request: Any, result: Reply, reply: bytes
+) -> None:
     puid = _puid(context, request)
     body = _request_payload(request)
     if request.__class__ is prediction_pb2.Feedback:
         log.feedback(puid, body)
+        return
+    printed = reply_json(result)  # the common reply, cheaper from the message than its bytes
+    if printed is not None:
+        log.exchange(puid, body, (printed, JSON, None))
     else:
         log.exchange(puid, body, (reply, JSON, seldon_message_json))
 

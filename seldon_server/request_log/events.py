@@ -7,6 +7,7 @@ extensions `requestid`, `modelid`, `inferenceservicename`, `namespace`, `endpoin
 
 from __future__ import annotations
 
+import functools
 import socket
 import time
 from collections.abc import Callable
@@ -78,8 +79,12 @@ class Identity:
 def timestamp(created: float) -> str:
     """RFC 3339 in UTC with microseconds, as CloudEvents' `time` wants it."""
     seconds = int(created)
-    micros = int((created - seconds) * 1_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{micros:06d}Z"
+    return f"{_second(seconds)}.{int((created - seconds) * 1_000_000):06d}Z"
+
+
+@functools.lru_cache(maxsize=4)
+def _second(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
 
 
 class HttpHeaders:

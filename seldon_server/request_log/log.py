@@ -20,6 +20,9 @@ from seldon_server.request_log.metrics import LogMetrics
 logger = logging.getLogger(__name__)
 
 BATCH = 128  # events a sender takes from the queue at once (one pipelined write)
+# How long a sender waits for more events before shipping a short batch: a write, a wake-up and
+# a round trip per event cost a busy server a quarter of its throughput; one per batch does not.
+LINGER = 0.01
 WARN_EVERY = 60.0  # seconds between two warnings about the sink
 _STOP = None
 
@@ -97,6 +100,8 @@ class PayloadLog:
                 if first is _STOP:
                     return
                 batch = [first]
+                if self._deadline is None and self._queue.qsize() < BATCH:
+                    time.sleep(LINGER)
                 stop = self._drain(batch)
                 self._ship(sink, batch)
                 if stop:
