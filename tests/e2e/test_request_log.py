@@ -35,6 +35,8 @@ DEPLOYMENT_ENV = {
     "PREDICTOR_ID": "default",
     "POD_NAMESPACE": "models",
 }
+SENT = "seldon_request_log_events_sent_total"
+FAILED = "seldon_request_log_events_failed_total"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
@@ -338,22 +340,22 @@ def test_sink_errors_are_retried(launch: Launcher) -> None:
         assert server.predict_rest({"x": 1}, headers={"Seldon-Puid": puid}).status_code == 200
         assert len(sink.events_of(puid)) == 2
         assert sink.statuses == []  # the three failures were answered, then retried
-        assert wait_until(lambda: metric(server, "seldon_request_log_events_sent_total") == 2, 10)
+        wait_until(lambda: metric(server, SENT) == 2, "2 events counted as sent", 10)
         assert metric(server, "seldon_request_log_events_failed_total") == 0
 
 
 def test_a_sink_that_refuses_an_event_is_not_retried(launch: Launcher) -> None:
     with running_sink() as sink:
         sink.statuses = [400]
-        server = launch("--log-url", sink.url, "--log-mode", "request")
+        server = launch("--log-url", sink.url, "--log-mode", "request", "--logger-workers", "1")
         server.wait_ready()
-        server.predict_rest({"x": 1}, headers={"Seldon-Puid": "refused"})
+        server.predict_rest({"x": 1}, headers={"Seldon-Puid": "refused"})  # the first, the 400
         puid = new_puid()
         server.predict_rest({"x": 2}, headers={"Seldon-Puid": puid})
         sink.events_of(puid, count=1)
-        assert wait_until(lambda: metric(server, "seldon_request_log_events_failed_total") == 1, 10)
+        wait_until(lambda: metric(server, FAILED) == 1, "the refused event counted", 10)
         assert [e for e in sink.received if e.headers["ce-requestid"] == "refused"] == []
-        assert "1 events not delivered" in server.log()
+        wait_until(lambda: "1 events not delivered" in server.log(), "a warning", 10)
 
 
 def test_a_sink_that_is_down_costs_nothing_but_the_events(launch: Launcher) -> None:
@@ -370,7 +372,7 @@ def test_a_sink_that_is_down_costs_nothing_but_the_events(launch: Launcher) -> N
         )
         return lost + metric(server, "seldon_request_log_queue_depth") >= 200 - 20
 
-    assert wait_until(all_counted, 30)
+    wait_until(all_counted, "every event counted as failed, dropped or queued", 30)
     assert metric(server, "seldon_request_log_events_dropped_total") > 0
     assert metric(server, "seldon_request_log_events_sent_total") == 0
     warnings = [line for line in server.log().splitlines() if "events not delivered" in line]
@@ -402,7 +404,7 @@ def test_a_stalled_sink_does_not_slow_requests_down(launch: Launcher) -> None:
                 server, "seldon_request_log_events_failed_total"
             ) + metric(server, "seldon_request_log_events_dropped_total") >= 2 * (count + 1)
 
-        assert wait_until(accounted, 30), "every event is sent, failed or dropped, and counted"
+        wait_until(accounted, "every event sent, failed or dropped, and counted", 30)
 
 
 def test_sigterm_ships_the_queued_events_first(launch: Launcher) -> None:
@@ -429,7 +431,10 @@ def test_sigterm_ships_the_queued_events_first(launch: Launcher) -> None:
 )
 def test_log_mode_picks_the_side(launch: Launcher, mode: str, types: set[str]) -> None:
     with running_sink() as sink:
-        server = launch("--log-url", sink.url, env={"SELDON_LOG_MODE": mode})
+        # One sender ships events in the order they were logged: `last` arrives last.
+        server = launch(
+            "--log-url", sink.url, "--logger-workers", "1", env={"SELDON_LOG_MODE": mode}
+        )
         server.wait_ready()
         last = new_puid()
         server.predict_rest({"x": 1}, headers={"Seldon-Puid": "p"})
