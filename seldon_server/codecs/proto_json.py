@@ -8,6 +8,7 @@ anything else goes through json_format. Both give the same JSON value.
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 import numpy as np
@@ -43,20 +44,54 @@ def reply_json(reply: Reply) -> bytes | None:
     array = reply.array if reply.array is not None else reply.value
     if not isinstance(array, np.ndarray) or not packs_as_doubles(array):
         return None
-    if array.ndim > MAX_NDARRAY_DIMS or not np.isfinite(array).all():
-        return None
     meta = reply.meta or {}
-    if not _plain_meta(meta) or not all(name.__class__ is str for name in reply.names):
+    if array.ndim > MAX_NDARRAY_DIMS or not _plain_meta(meta):
         return None
-    doubles = array if array.dtype == np.float64 else array.astype(np.float64)
-    if reply.encoding == "tensor":
-        shape = orjson.dumps(list(doubles.shape))
+    data = _data_json(array, reply.names, reply.encoding)
+    if data is None:
+        return None
+    return b'{"meta":%s,%s}\n' % (json_codec.dumps(meta)[:-1] if meta else b"{}", data)
+
+
+def _data_json(array: np.ndarray, names: list[Any], encoding: Any) -> bytes | None:
+    """`"data":{...}` with a numeric payload, as protobuf prints it (every number a double);
+    None when protobuf would print it otherwise (not finite, an empty tensor, odd names)."""
+    names_json = _names_json(names)
+    if names_json is None or (encoding == "tensor" and not array.size):
+        return None
+    doubles = array if array.dtype == _DOUBLE else array.astype(_DOUBLE)
+    if encoding == "tensor":
         values = json_codec.render_array(doubles.ravel())
-        payload = b'"tensor":{"shape":%s,"values":%s}' % (shape, values)
+        payload = b'"tensor":{"shape":%s,"values":%s}' % (orjson.dumps(doubles.shape), values)
     else:
-        payload = b'"ndarray":%s' % json_codec.render_array(doubles)
-    names = b'"names":%s,' % json_codec.dumps(reply.names)[:-1] if reply.names else b""
-    return b'{"meta":%s,"data":{%s%s}}\n' % (json_codec.dumps(meta)[:-1], names, payload)
+        values = json_codec.render_array(doubles)
+        payload = b'"ndarray":%s' % values
+    if _NOT_FINITE.search(values) is not None:
+        return None
+    return b'"data":{%s%s}' % (names_json, payload)
+
+
+_DOUBLE = np.dtype(np.float64)
+_NOT_FINITE = re.compile(rb"NaN|Infinity|null")
+# Replies repeat the same class names: their JSON is kept ('"names":[...],', or b"" for none).
+_NAMES_JSON: dict[tuple[Any, ...], bytes | None] = {}
+_NAMES_JSON_SIZE = 256
+
+
+def _names_json(names: list[Any]) -> bytes | None:
+    if not names:
+        return b""
+    key = tuple(names)
+    found = _NAMES_JSON.get(key, False)
+    if found is not False:
+        return found  # type: ignore[return-value]
+    text = None
+    if all(name.__class__ is str for name in names):
+        text = b'"names":%s,' % json_codec.dumps(names)[:-1]
+    if len(_NAMES_JSON) >= _NAMES_JSON_SIZE:
+        _NAMES_JSON.clear()
+    _NAMES_JSON[key] = text
+    return text
 
 
 def _plain_meta(meta: dict[str, Any]) -> bool:
@@ -92,17 +127,9 @@ def _common_layout(data: bytes) -> bytes | None:
     message = seldon_bytes.read_request(data)
     if message is None or not isinstance(message.value, np.ndarray):
         return None
-    array = message.value
-    if not np.isfinite(array).all():  # protobuf's printer has its own rules for these
+    body = _data_json(message.value, message.names, message.encoding)
+    if body is None:
         return None
-    if message.encoding == "tensor":
-        shape = orjson.dumps(list(array.shape))
-        values = json_codec.render_array(array.ravel())
-        payload = b'"tensor":{"shape":%s,"values":%s}' % (shape, values)
-    else:
-        payload = b'"ndarray":%s' % json_codec.render_array(array)
-    names = b'"names":%s,' % json_codec.dumps(message.names)[:-1] if message.names else b""
-    body = b'"data":{%s%s}' % (names, payload)
     if data[:1] == _META_TAG:
         body = b'"meta":%s,%s' % (json_codec.dumps(message.meta or {})[:-1], body)
     return b"{%s}\n" % body
