@@ -235,3 +235,15 @@ def test_post_many_reports_the_answers_before_the_connection_dropped(
     with Connection(server.host, None, 5) as conn, pytest.raises(HttpError) as info:
         conn.post_many("/log", [(b"", b"x")] * 4)
     assert len(info.value.answers) == 2
+
+
+def test_post_many_tells_repeated_answers_from_different_ones(scripted: list[Scripted]) -> None:
+    error = b"HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy"
+    replies = [OK, OK, OK, error, OK, error, error]
+    server = _serve(scripted, *[(reply, False) for reply in replies])
+    with Connection(server.host, None, 5) as conn:
+        answers = conn.post_many("/log", [(b"", b"%d" % i) for i in range(len(replies))])
+    assert [(a.status, a.body) for a in answers] == [
+        (200, b"{}"), (200, b"{}"), (200, b"{}"), (503, b"busy"), (200, b"{}"), (503, b"busy"),
+        (503, b"busy"),
+    ]  # fmt: skip
