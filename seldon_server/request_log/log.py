@@ -7,6 +7,7 @@ sender threads.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
@@ -24,6 +25,7 @@ BATCH = 128  # events a sender takes from the queue at once (one pipelined write
 # a round trip per event cost a busy server a quarter of its throughput; one per batch does not.
 LINGER = 0.01
 WARN_EVERY = 60.0  # seconds between two warnings about the sink
+MONITOR_EVERY = 1.0  # seconds between two reports of dropped events and of the queue depth
 _STOP = None
 
 
@@ -61,12 +63,19 @@ class PayloadLog:
         self._warned = 0.0
         self._trouble = 0  # events failed or dropped since the last warning
         self._lock = threading.Lock()
+        # Drops are counted on the request path by next() (atomic, no lock) and reported to the
+        # metrics by the monitor thread; each report takes one number of its own.
+        self._drops = itertools.count()
+        self._drops_reported = 0
+        self._reports = 0
+        self._closed = threading.Event()
         self._threads = [
             threading.Thread(target=self._run, name=f"request-log-{n}", daemon=True)
             for n in range(senders)
         ]
         for thread in self._threads:
             thread.start()
+        threading.Thread(target=self._monitor, name="request-log-monitor", daemon=True).start()
 
     # -- the request path ----------------------------------------------------------------------
 
@@ -85,10 +94,25 @@ class PayloadLog:
 
     def _put(self, event: Event) -> None:
         if self._queue.qsize() >= self._capacity:
-            self._metrics.dropped.inc()
-            self._note_trouble(1, "the queue is full")
+            next(self._drops)
             return
         self._queue.put(event)
+
+    # -- the monitor ---------------------------------------------------------------------------
+
+    def _monitor(self) -> None:
+        while not self._closed.wait(MONITOR_EVERY):
+            self._report_drops()
+            self._metrics.depth.set(self._queue.qsize())
+
+    def _report_drops(self) -> None:
+        with self._lock:
+            total = next(self._drops) - self._reports
+            self._reports += 1
+            new, self._drops_reported = total - self._drops_reported, total
+        if new:
+            self._metrics.dropped.inc(new)
+            self._note_trouble(new, "the queue is full")
 
     # -- senders -------------------------------------------------------------------------------
 
@@ -162,6 +186,8 @@ class PayloadLog:
             self._queue.put(_STOP)
         for thread in self._threads:
             thread.join(max(0.0, self._deadline - time.monotonic()))
+        self._closed.set()
+        self._report_drops()
         left = sum(1 for event in _drain_all(self._queue) if event is not _STOP)
         if left or any(thread.is_alive() for thread in self._threads):
             self._metrics.dropped.inc(left)
