@@ -13,6 +13,8 @@ from kafka_broker import Broker, running_broker
 from serverproc import Launcher, grpc_channel
 
 from seldon_server.proto import prediction_pb2 as pb
+from seldon_server.request_log import start_payload_log
+from seldon_server.settings import resolve
 
 REQUEST = "io.seldon.serving.inference.request"
 RESPONSE = "io.seldon.serving.inference.response"
@@ -107,3 +109,24 @@ def _by_puid_and_type(sink: EventSink, *puids: str) -> dict[tuple[str, str], byt
     for event in got:
         event.event()  # each one a valid CloudEvent
     return {(e.headers["ce-requestid"], e.headers["ce-type"]): e.body for e in got}
+
+
+def test_the_kafka_sink_in_process_ships_what_it_was_given(broker: Broker) -> None:
+    topic = broker.topic("inproc")
+    settings = resolve(
+        ["Model", "--log-kafka-broker", broker.address, "--log-kafka-topic", topic], {}
+    )
+    log = start_payload_log(settings)
+    assert log is not None
+    json_type = "application/json"
+    for index in range(5):
+        log.exchange(f"k{index}", (b"{}", json_type, None), (b"[]", json_type, None))
+    log.feedback("k-feedback", (b'{"reward": 1}', json_type, None))
+    log.close(30)
+    records = broker.read(topic, at_least=11)
+    assert sorted(r.key for r in records) == sorted(
+        [f"k{i}" for i in range(5) for _ in (0, 1)] + ["k-feedback"]
+    )
+    feedback = next(r for r in records if r.key == "k-feedback")
+    assert feedback.headers["ce_type"] == b"io.seldon.serving.feedback"
+    assert feedback.value == b'{"reward": 1}'
