@@ -189,44 +189,64 @@ def check_serving(image: str) -> None:
 
 
 def check_graceful_stop(box: Container) -> None:
-    """SIGTERM (through tini) with requests in flight: they are answered, the exit is clean."""
-    rows = SAMPLE * 60000  # big enough to be still running when the signal arrives
-    sent = threading.Barrier(3)
-    results: dict[str, Any] = {}
+    """SIGTERM (through tini) with requests in flight: they are answered, the exit is clean.
 
-    def rest_call() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", box.http, timeout=60)
-        conn.request("POST", PREDICT, json.dumps({"data": {"ndarray": rows}}),
-                     {"Content-Type": "application/json"})  # fmt: skip
-        sent.wait(30)
-        reply = conn.getresponse()
-        results["rest"] = (reply.status, len(json.loads(reply.read())["data"]["ndarray"]))
-        results["rest_done"] = time.monotonic()
+    The REST request is in flight for sure: its last body byte is sent only once the server has
+    logged the signal. The gRPC call is a large one, still running when the signal is sent.
+    """
+    body = json.dumps({"data": {"ndarray": SAMPLE}}).encode()
+    head = b"POST %s HTTP/1.1\r\nHost: model\r\nContent-Type: application/json\r\n" % (
+        PREDICT.encode()
+    )
+    held = socket.create_connection(("127.0.0.1", box.http), timeout=30)
+    held.sendall(head + b"Content-Length: %d\r\n\r\n" % len(body) + body[:-1])
+    rows = SAMPLE * 80000  # about 3.8 MB, under the default 4 MiB gRPC message limit
+    channel = grpc.insecure_channel(f"127.0.0.1:{box.grpc}")
+    future = prediction_pb2_grpc.ModelStub(channel).Predict.future(seldon_message(rows), timeout=60)
+    stopped: dict[str, float] = {}
 
-    def grpc_call() -> None:
-        with grpc.insecure_channel(f"127.0.0.1:{box.grpc}") as channel:
-            stub = prediction_pb2_grpc.ModelStub(channel)
-            message = seldon_message(rows)
-            future = stub.Predict.future(message, timeout=60)
-            sent.wait(30)
-            results["grpc"] = len(future.result().data.ndarray.values)
-            results["grpc_done"] = time.monotonic()
+    def stop() -> None:
+        podman("stop", "--time", str(GRACE + 20), box.name, timeout=GRACE + 40)
+        stopped["at"] = time.monotonic()
 
-    threads = [threading.Thread(target=call) for call in (rest_call, grpc_call)]
-    for thread in threads:
-        thread.start()
-    sent.wait(30)
-    time.sleep(0.05)  # the requests are written; the server is busy with them
+    grpc_running = not future.done()
     started = time.monotonic()
-    podman("stop", "--time", str(GRACE + 20), box.name, timeout=GRACE + 40)
-    took = time.monotonic() - started
-    for thread in threads:
-        thread.join(60)
-    expect(results.get("rest") == (200, len(rows)), "the in-flight REST request was answered")
-    expect(results.get("grpc") == len(rows), "the in-flight gRPC request was answered")
-    expect(min(results["rest_done"], results["grpc_done"]) > started, "... after SIGTERM was sent")
+    stopper = threading.Thread(target=stop)
+    stopper.start()
+    deadline = time.monotonic() + 10
+    while "Received SIGTERM" not in box.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    expect("Received SIGTERM" in box.log(), "the server got SIGTERM through tini")
+    held.sendall(body[-1:])
+    answer = _read_answer(held)
+    reply = future.result(60)
+    stopper.join(GRACE + 45)
+    channel.close()
+    expect(answer.startswith(b"HTTP/1.1 200"), "the in-flight REST request was answered")
+    expect(grpc_running, "the gRPC call was still running when the signal was sent")
+    expect(len(reply.data.ndarray.values) == len(rows), "the in-flight gRPC call was answered")
     expect(box.state() == ("exited", 0), "podman stop: exit code 0")
+    took = stopped["at"] - started
     expect(took < GRACE, f"stopped within the graceful timeout ({took:.1f}s < {GRACE}s)")
+
+
+def _read_answer(sock: socket.socket) -> bytes:
+    """A whole HTTP response with a Content-Length body, read from a raw socket."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    sock.close()
+    return head + b"\r\n\r\n" + rest
 
 
 def check_grpc_off(image: str) -> None:
