@@ -6,11 +6,11 @@ Usage: .venv/bin/python bench/hotpath.py [--duration S] [--quick] [--rounds N] [
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import common
 import loadgen
 import orjson
 import payloads
@@ -57,42 +58,8 @@ class Cell:
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=int, default=5, help="seconds per timed phase")
-    parser.add_argument("--quick", action="store_true", help="one round of 2 s phases, no waiting")
-    parser.add_argument("--rounds", type=int, default=3, help="repeat the matrix; report medians")
-    parser.add_argument("--connections", type=int, default=4, help="concurrent connections")
-    parser.add_argument(
-        "--max-other", type=float, default=0.15, help="re-measure when other load exceeds this"
-    )
-    parser.add_argument("--attempts", type=int, default=3, help="measurements per phase at most")
-    parser.add_argument(
-        "--quiet-wait", type=float, default=30.0, help="seconds to wait for a quiet machine"
-    )
-    parser.add_argument("--client", choices=("auto", "native", "python"), default="auto")
-    parser.add_argument("--no-pin", action="store_true", help="do not pin server and client CPUs")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.duration, args.rounds = min(args.duration, 2), 1
-        args.quiet_wait = min(args.quiet_wait, 5.0)
-    if args.client == "auto":
-        args.client = "native" if loadgen.native_available() else "python"
-    return args
-
-
-def _pinning(args: argparse.Namespace) -> tuple[set[int] | None, set[int] | None]:
-    """(server CPUs, client CPUs): the last CPU for servers, the rest for wrk/h2load."""
-    cpus = sorted(os.sched_getaffinity(0))
-    if args.no_pin or args.client != "native" or len(cpus) < 2:
-        return None, None
-    return {cpus[-1]}, set(cpus[:-1])
-
-
-def _load(server: servers.Server, payload: payloads.Payload, spec: loadgen.LoadSpec) -> Any:
-    if server.transport == "REST":
-        return loadgen.rest(server.port, payload.rest_body, spec)
-    return loadgen.grpc(server.port, payload.grpc_request.SerializeToString(), spec)
+    parser = common.parser(__doc__.split("\n")[0], RESULTS, "repeat the matrix; report medians")
+    return common.finish(parser.parse_args(argv))
 
 
 def _measure(
@@ -100,52 +67,19 @@ def _measure(
 ) -> dict[str, float]:
     """Warm up, then one timed phase with the server's CPU read around it; checks after."""
     warm = loadgen.LoadSpec(args.connections, 1 if args.quick else 2, args.client)
-    _load(server, payload, warm)
+    common.load(server, payload, warm)
     spec = loadgen.LoadSpec(args.connections, args.duration, args.client)
     pids = procstat.tree(server.process.pid)
     before = _cpu_clocks(pids)
-    result = _load(server, payload, spec)
+    result = common.load(server, payload, spec)
     cpu, client, machine, wall = (b - a for a, b in zip(before, _cpu_clocks(pids), strict=True))
     servers.check(server, payload)  # still answering correctly after the load
     return {
-        "rps": result.rps,
-        "p50_ms": result.p50_ms,
-        "p99_ms": result.p99_ms,
-        "cpu_ms": 1000 * cpu / max(result.requests, 1),
-        "utilization": cpu / wall,
-        "client_util": client / wall,
+        **common.figures(result, cpu, client, wall),
         "other_util": max(0.0, machine - cpu - client) / wall,
         "requests": result.requests,
         "errors": result.errors,
     }
-
-
-def _wait_quiet(args: argparse.Namespace) -> None:
-    """Wait (up to --quiet-wait seconds) until the machine, our idle servers included, is quiet."""
-    deadline = time.monotonic() + args.quiet_wait
-    while True:
-        before = procstat.machine_busy_seconds()
-        time.sleep(1.0)
-        if procstat.machine_busy_seconds() - before <= args.max_other:
-            return
-        if time.monotonic() > deadline:
-            print("  (machine still busy; measuring anyway)", file=sys.stderr)
-            return
-
-
-def _quiet_measure(
-    server: servers.Server, payload: payloads.Payload, args: argparse.Namespace
-) -> dict[str, float]:
-    """Measure again (up to --attempts) while other processes take over --max-other of a CPU."""
-    _wait_quiet(args)
-    best = _measure(server, payload, args)
-    for _ in range(args.attempts - 1):
-        if best["other_util"] <= args.max_other:
-            break
-        _wait_quiet(args)
-        again = _measure(server, payload, args)
-        best = min(best, again, key=lambda m: m["other_util"])
-    return best
 
 
 def _cpu_clocks(pids: list[int]) -> tuple[float, float, float, float]:
@@ -202,7 +136,8 @@ def _run_matrix(
         order = started if round_index % 2 == 0 else _floor_first(started)
         for payload in cases:
             for server in order:
-                measured = _quiet_measure(server, payload, args)
+                measure = functools.partial(_measure, server, payload, args)
+                measured = common.quiet_measure(measure, args)
                 raw.setdefault((server.kind, payload.name), []).append(measured)
                 print(
                     f"  round {round_index + 1} {server.kind:<10} {payload.name:<16}"
@@ -281,21 +216,10 @@ def _table(cells: list[Cell], targets: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _git_state() -> dict[str, Any]:
-    """The commit measured, and whether seldon_server/ had uncommitted changes."""
-
-    def git(*words: str) -> str:
-        done = subprocess.run(["git", *words], capture_output=True, text=True, cwd=ROOT)
-        return done.stdout.strip() if done.returncode == 0 else "?"
-
-    dirty = git("status", "--porcelain", "--", "seldon_server")
-    return {"commit": git("rev-parse", "--short", "HEAD"), "seldon_server_dirty": bool(dirty)}
-
-
 def _environment(args: argparse.Namespace) -> dict[str, Any]:
     packages = ("flask", "werkzeug", "gunicorn", "grpcio", "protobuf", "orjson", "numpy")
     return {
-        "git": _git_state(),
+        "git": common.git_state(),
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
@@ -306,14 +230,14 @@ def _environment(args: argparse.Namespace) -> dict[str, Any]:
         "rounds": args.rounds,
         "max_other": args.max_other,
         "quiet_wait_s": args.quiet_wait,
-        "pinned": _pinning(args)[0] is not None,
+        "pinned": common.pinning(args)[0] is not None,
         "settings": "1 worker x 1 thread (gunicorn sync; grpc 1-thread pool)",
     }
 
 
 def main(argv: list[str]) -> int:
     args = _parse(argv)
-    server_cpus, client_cpus = _pinning(args)
+    server_cpus, client_cpus = common.pinning(args)
     if client_cpus:
         os.sched_setaffinity(0, client_cpus)  # wrk and h2load inherit it
     cases = payloads.all_payloads()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import http.client
 import os
 import resource
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import common
 import loadgen
 import orjson
 import payloads
@@ -61,38 +63,10 @@ class Setup:
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=int, default=5, help="seconds per timed phase")
-    parser.add_argument("--quick", action="store_true", help="one round of 2 s phases")
-    parser.add_argument("--rounds", type=int, default=3, help="paired rounds; report medians")
-    parser.add_argument("--connections", type=int, default=4, help="concurrent connections")
-    parser.add_argument(
-        "--max-other", type=float, default=0.15, help="re-measure when other load exceeds this"
-    )
-    parser.add_argument("--attempts", type=int, default=3, help="measurements per phase at most")
-    parser.add_argument(
-        "--quiet-wait", type=float, default=30.0, help="seconds to wait for a quiet machine"
-    )
-    parser.add_argument("--client", choices=("auto", "native", "python"), default="auto")
-    parser.add_argument("--no-pin", action="store_true", help="do not pin server and client CPUs")
+    parser = common.parser(__doc__.split("\n")[0], RESULTS, "paired rounds; report medians")
     parser.add_argument("--logger-workers", type=int, help="the servers' sender threads")
     parser.add_argument("--log-work-buffer-size", type=int, help="the servers' queue capacity")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.duration, args.rounds = min(args.duration, 2), 1
-        args.quiet_wait = min(args.quiet_wait, 5.0)
-    if args.client == "auto":
-        args.client = "native" if loadgen.native_available() else "python"
-    return args
-
-
-def _pinning(args: argparse.Namespace) -> tuple[set[int] | None, set[int] | None]:
-    """(server CPUs, client CPUs): servers on the last CPU; load generator and sinks on the rest."""
-    cpus = sorted(os.sched_getaffinity(0))
-    if args.no_pin or args.client != "native" or len(cpus) < 2:
-        return None, None
-    return {cpus[-1]}, set(cpus[:-1])
+    return common.finish(parser.parse_args(argv))
 
 
 # -- sinks ---------------------------------------------------------------------------------------
@@ -141,22 +115,10 @@ def _settled_count(sink: Sink, limit: float = 15.0) -> int:
 
 
 def _stop_sink(sink: Sink) -> None:
-    sink.process.terminate()
-    try:
-        sink.process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        sink.process.kill()
-        sink.process.wait()
-    sink.log.close()
+    servers.stop_process(sink.process, sink.log, 5)
 
 
 # -- measuring -----------------------------------------------------------------------------------
-
-
-def _load(server: servers.Server, payload: payloads.Payload, spec: loadgen.LoadSpec) -> Any:
-    if server.transport == "REST":
-        return loadgen.rest(server.port, payload.rest_body, spec)
-    return loadgen.grpc(server.port, payload.grpc_request.SerializeToString(), spec)
 
 
 def _clocks(pids: list[int], sink: Sink | None) -> tuple[float, float, float, float, float]:
@@ -176,23 +138,20 @@ def _measure(setup: Setup, payload: payloads.Payload, args: argparse.Namespace) 
     the events it received for everything this phase served (warm-up and check included)."""
     server, healthy = setup.server, setup.sink if setup.config == "healthy" else None
     first = _settled_count(healthy) if healthy else 0
-    warm = _load(
+    warm = common.load(
         server, payload, loadgen.LoadSpec(args.connections, 1 if args.quick else 2, args.client)
     )
     pids = procstat.tree(server.process.pid)
     before = _clocks(pids, setup.sink)
-    result = _load(server, payload, loadgen.LoadSpec(args.connections, args.duration, args.client))
+    result = common.load(
+        server, payload, loadgen.LoadSpec(args.connections, args.duration, args.client)
+    )
     cpu, client, sink_cpu, machine, wall = (
         b - a for a, b in zip(before, _clocks(pids, setup.sink), strict=True)
     )
     servers.check(server, payload)  # still answering correctly after the load
     measured = {
-        "rps": result.rps,
-        "p50_ms": result.p50_ms,
-        "p99_ms": result.p99_ms,
-        "cpu_ms": 1000 * cpu / max(result.requests, 1),
-        "utilization": cpu / wall,
-        "client_util": client / wall,
+        **common.figures(result, cpu, client, wall),
         "sink_util": sink_cpu / wall,
         "other_util": max(0.0, machine - cpu - client - sink_cpu) / wall,
         "requests": result.requests,
@@ -206,34 +165,6 @@ def _measure(setup: Setup, payload: payloads.Payload, args: argparse.Namespace) 
     return measured
 
 
-def _wait_quiet(args: argparse.Namespace) -> None:
-    """As hotpath.py: wait up to --quiet-wait seconds for the machine to be quiet."""
-    deadline = time.monotonic() + args.quiet_wait
-    while True:
-        before = procstat.machine_busy_seconds()
-        time.sleep(1.0)
-        if procstat.machine_busy_seconds() - before <= args.max_other:
-            return
-        if time.monotonic() > deadline:
-            print("  (machine still busy; measuring anyway)", file=sys.stderr)
-            return
-
-
-def _quiet_measure(
-    setup: Setup, payload: payloads.Payload, args: argparse.Namespace
-) -> dict[str, float]:
-    """Measure again (up to --attempts) while other processes take more than --max-other."""
-    _wait_quiet(args)
-    best = _measure(setup, payload, args)
-    for _ in range(args.attempts - 1):
-        if best["other_util"] <= args.max_other:
-            break
-        _wait_quiet(args)
-        again = _measure(setup, payload, args)
-        best = min(best, again, key=lambda m: m["other_util"])
-    return best
-
-
 Rounds = dict[tuple[str, str], list[dict[str, float]]]
 
 
@@ -245,7 +176,8 @@ def _run(setups: list[Setup], payload: payloads.Payload, args: argparse.Namespac
         for transport, _ in TRANSPORTS:
             group = [s for s in setups if s.transport == transport]
             for setup in group if round_index % 2 == 0 else group[::-1]:
-                measured = _quiet_measure(setup, payload, args)
+                measure = functools.partial(_measure, setup, payload, args)
+                measured = common.quiet_measure(measure, args)
                 raw.setdefault((transport, setup.config), []).append(measured)
                 events = ""
                 if "received" in measured:
@@ -337,15 +269,6 @@ def _counters(text: str) -> str:
     return next((line for line in text.splitlines() if line.startswith("request-log ")), "")
 
 
-def _git_state() -> dict[str, Any]:
-    def git(*words: str) -> str:
-        done = subprocess.run(["git", *words], capture_output=True, text=True, cwd=ROOT)
-        return done.stdout.strip() if done.returncode == 0 else "?"
-
-    dirty = git("status", "--porcelain", "--", "seldon_server")
-    return {"commit": git("rev-parse", "--short", "HEAD"), "seldon_server_dirty": bool(dirty)}
-
-
 def _start_all(
     log_dir: Path, sinks: dict[str, Sink], cpus: set[int] | None, flags: list[str]
 ) -> list[Setup]:
@@ -364,7 +287,7 @@ def _start_all(
 
 def main(argv: list[str]) -> int:
     args = _parse(argv)
-    server_cpus, client_cpus = _pinning(args)
+    server_cpus, client_cpus = common.pinning(args)
     if client_cpus:
         os.sched_setaffinity(0, client_cpus)  # wrk, h2load and the sinks inherit it
     flags = []
@@ -373,7 +296,7 @@ def main(argv: list[str]) -> int:
     if args.log_work_buffer_size:
         flags += ["--log-work-buffer-size", str(args.log_work_buffer_size)]
     payload = payloads.ndarray(1, 10)
-    state = _git_state()
+    state = common.git_state()
     counters: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="request-log-") as tmp:
         log_dir = Path(tmp)

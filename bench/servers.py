@@ -73,14 +73,19 @@ def start(
 
 
 def stop(server: Server) -> None:
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGTERM)
+    stop_process(server.process, server.log, 15)
+
+
+def stop_process(process: subprocess.Popen[bytes], log: IO[bytes], timeout: float) -> None:
+    """SIGTERM, then SIGKILL after `timeout` seconds; its log file closed."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
         try:
-            server.process.wait(timeout=15)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-    server.log.close()
+            process.kill()
+            process.wait()
+    log.close()
 
 
 def log_text(server: Server) -> str:
