@@ -148,6 +148,8 @@ def _http_url(raw: str) -> str:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("expected an http:// or https:// URL with a host")
+    if not value.isascii() or parts.netloc.endswith(":"):
+        raise ValueError("expected an ASCII URL (IDNA host, %-escaped path) with a numeric port")
     return value
 
 
@@ -557,8 +559,9 @@ class Settings:
     )
     log_mode: str = option(
         "--log-mode", "--log_mode", env="SELDON_LOG_MODE", parse=_lower, default="all",
-        choices=LOG_MODES, help="which payloads are logged once a sink is set: all, request "
-                                "(requests and feedback) or response", metavar="MODE",
+        choices=LOG_MODES, help="which payloads are logged once a sink is set: all, request, or "
+                                "response (responses and feedback, as the executor)",
+        metavar="MODE",
     )
     logger_workers: int = option(
         "--logger-workers", "--logger_workers", env="LOGGER_WORKERS", parse=_int_range(1, 64),

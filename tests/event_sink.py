@@ -32,6 +32,7 @@ class EventSink:
         self.received: list[Received] = []
         self.statuses: list[int] = []  # answered first, in order; then 200
         self.stalled = threading.Event()  # while set, answers wait
+        self.close_each = False  # answer each request with Connection: close, then close
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -56,6 +57,8 @@ class EventSink:
                     sink._changed.notify_all()
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
+                if sink.close_each:
+                    self.send_header("Connection", "close")  # the server then closes
                 self.end_headers()
 
             def log_message(self, format: str, *args: object) -> None:

@@ -174,3 +174,61 @@ def test_reply_json_is_the_json_mapping_of_the_encoded_reply(
     else:
         assert kind != "bool" and "tags" not in meta  # only what it can print exactly
     assert json.loads(printed) == expected
+
+
+def test_a_sink_that_closes_after_each_answer_gets_every_event() -> None:
+    with running_sink() as sink:
+        sink.close_each = True
+        metrics = LogMetrics("http")
+        log = PayloadLog(
+            lambda: HttpSink(sink.url, HttpHeaders(IDENTITY)),
+            mode="all", senders=1, capacity=1000, metrics=metrics, describe=sink.url,
+        )  # fmt: skip
+        for index in range(100):
+            log.exchange(f"c{index}", (b"{}", "application/json", None), (b"[]", "x/y", None))
+        log.close(30)
+        assert len(sink.received) == 200
+        assert (_count(metrics.sent), _count(metrics.failed)) == (200, 0)
+
+
+def test_events_still_with_a_stuck_sender_at_close_are_counted_as_dropped() -> None:
+    with running_sink() as sink:
+        sink.stalled.set()
+        metrics = LogMetrics("http")
+        log = PayloadLog(
+            lambda: HttpSink(sink.url, HttpHeaders(IDENTITY)),
+            mode="request", senders=1, capacity=1000, metrics=metrics, describe=sink.url,
+        )  # fmt: skip
+        for index in range(10):
+            log.exchange(f"s{index}", (b"{}", "application/json", None), (b"", "x/y", None))
+        log.close(1)
+        assert _count(metrics.dropped) + _count(metrics.failed) == 10
+
+
+def test_an_event_that_cannot_be_converted_fails_alone() -> None:
+    def broken(body: Any) -> bytes:
+        raise ValueError("not convertible")
+
+    with running_sink() as sink:
+        metrics = LogMetrics("http")
+        log = PayloadLog(
+            lambda: HttpSink(sink.url, HttpHeaders(IDENTITY)),
+            mode="request", senders=1, capacity=1000, metrics=metrics, describe=sink.url,
+        )  # fmt: skip
+        log.exchange("bad", (b"x", "application/json", broken), (b"", "x/y", None))
+        log.exchange("good", (b"{}", "application/json", None), (b"", "x/y", None))
+        log.close(10)
+        assert [e.headers["ce-requestid"] for e in sink.received] == ["good"]
+        assert (_count(metrics.sent), _count(metrics.failed)) == (1, 1)
+
+
+def test_content_type_cannot_inject_headers() -> None:
+    injected = "application/json\r\nContent-Length: 0\r\n\r\nPOST /x"
+    event = Event(REQUEST, "p", b"", injected, None, 0)
+    head = HttpHeaders(IDENTITY).of(event).decode()
+    assert "\r\nPOST" not in head and "\r\nContent-Length" not in head
+
+
+def test_odd_class_names_are_left_to_protobuf() -> None:
+    reply = Message("data", np.array([[1.0, 2.0]]), [["a"], {"b": 1}], "ndarray", {}, None)
+    assert reply_json(reply) is None

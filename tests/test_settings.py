@@ -683,3 +683,9 @@ def test_executor_flag_spellings_of_the_log_options() -> None:
         3,
         7,
     )
+
+
+@pytest.mark.parametrize("raw", ["http://logger:/", "http://bücher.example/", "http://l/ä"])
+def test_log_url_the_sink_could_not_use_is_refused(raw: str) -> None:
+    with pytest.raises(SettingsError, match="--log-url"):
+        _resolve(["--log-url", raw])

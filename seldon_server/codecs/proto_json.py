@@ -44,6 +44,8 @@ def reply_json(reply: Reply) -> bytes | None:
     array = reply.array if reply.array is not None else reply.value
     if not isinstance(array, np.ndarray) or not packs_as_doubles(array):
         return None
+    if array.size > REPLY_JSON_LIMIT:  # printing it would hold up the request: the sender does
+        return None
     meta = reply.meta or {}
     if array.ndim > MAX_NDARRAY_DIMS or not _plain_meta(meta):
         return None
@@ -72,22 +74,23 @@ def _data_json(array: np.ndarray, names: list[Any], encoding: Any) -> bytes | No
 
 
 _DOUBLE = np.dtype(np.float64)
+REPLY_JSON_LIMIT = 1024  # numbers in a reply printed on the request path
 _NOT_FINITE = re.compile(rb"NaN|Infinity|null")
 # Replies repeat the same class names: their JSON is kept ('"names":[...],', or b"" for none).
-_NAMES_JSON: dict[tuple[Any, ...], bytes | None] = {}
+_NAMES_JSON: dict[tuple[str, ...], bytes] = {}
 _NAMES_JSON_SIZE = 256
 
 
 def _names_json(names: list[Any]) -> bytes | None:
     if not names:
         return b""
+    if not all(name.__class__ is str for name in names):
+        return None  # protobuf turns these into text its own way
     key = tuple(names)
-    found = _NAMES_JSON.get(key, False)
-    if found is not False:
-        return found  # type: ignore[return-value]
-    text = None
-    if all(name.__class__ is str for name in names):
-        text = b'"names":%s,' % json_codec.dumps(names)[:-1]
+    found = _NAMES_JSON.get(key)
+    if found is not None:
+        return found
+    text = b'"names":%s,' % json_codec.dumps(names)[:-1]
     if len(_NAMES_JSON) >= _NAMES_JSON_SIZE:
         _NAMES_JSON.clear()
     _NAMES_JSON[key] = text
@@ -118,8 +121,9 @@ def message_json(message_type: Any, data: Any) -> bytes:
         return json_codec.dumps(json_format.MessageToDict(message))
     except (DecodeError, json_format.Error, ValueError, TypeError) as exc:
         # Not the declared message (the request was refused for it): kept, so nothing is lost.
+        raw = data if isinstance(data, bytes) else data.SerializeToString()
         return json_codec.dumps(
-            {"undecodable": base64.b64encode(bytes(data)).decode("ascii"), "error": str(exc)}
+            {"undecodable": base64.b64encode(raw).decode("ascii"), "error": str(exc)}
         )
 
 

@@ -95,7 +95,7 @@ class SeldonServicer:
             problem = request.check()
             if problem is not None:
                 if log is not None:
-                    _log_failure(log, context, request, InvalidMessage(problem))
+                    _safely(_log_failure, log, context, request, InvalidMessage(problem))
                 abort_undecodable(context, problem)
         try:
             result = operation(request, CODEC)
@@ -110,10 +110,10 @@ class SeldonServicer:
             error = as_seldon_error(exc)
         else:
             if log is not None:
-                _log_reply(log, context, request, result, reply)
+                _safely(_log_reply, log, context, request, result, reply)
             return reply
         if log is not None:
-            _log_failure(log, context, request, error)
+            _safely(_log_failure, log, context, request, error)
         context.abort(getattr(grpc.StatusCode, grpc_code_name(error.status_code)), error.message)
 
 
@@ -128,6 +128,14 @@ _REQUEST_JSON: dict[type, Any] = {
     kind: functools.partial(message_json, kind)
     for kind in (prediction_pb2.Feedback, prediction_pb2.SeldonMessageList)
 }
+
+
+def _safely(log_call: Callable[..., None], *args: Any) -> None:
+    """Logging must never cost a call its answer."""
+    try:
+        log_call(*args)
+    except Exception:
+        logger.warning("Request log: cannot log a gRPC call", exc_info=True)
 
 
 def _log_reply(

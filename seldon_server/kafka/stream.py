@@ -177,15 +177,20 @@ class Stream:
     def _log_payloads(
         self, record: Any, headers: dict[str, bytes], puid: str, reply: bytes | SeldonError
     ) -> None:
-        """The record and its reply (or its failure's status body) to the request log."""
+        """The record and its reply (or its failure's status body) to the request log; a
+        failure to log is logged and never changes the record's fate."""
         assert self.payload_log is not None
-        request, feedback, response = self.handler.logged_payloads(record.value() or b"", headers)
-        if feedback:
-            self.payload_log.feedback(puid, request)
-        elif isinstance(reply, SeldonError):
-            self.payload_log.exchange(puid, request, (error_body(reply), JSON, None))
-        else:
-            self.payload_log.exchange(puid, request, (reply, *response))
+        try:
+            value = record.value() or b""
+            request, feedback, response = self.handler.logged_payloads(value, headers)
+            if feedback:
+                self.payload_log.feedback(puid, request)
+            elif isinstance(reply, SeldonError):
+                self.payload_log.exchange(puid, request, (error_body(reply), JSON, None))
+            else:
+                self.payload_log.exchange(puid, request, (reply, *response))
+        except Exception:
+            logger.warning("Request log: cannot log a Kafka record", exc_info=True)
 
     def _failure_output(self, record: Any, error: SeldonError) -> Output:
         """Never dropped: to the dead-letter topic unchanged, else the status body as the output."""

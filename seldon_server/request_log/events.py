@@ -99,14 +99,18 @@ class HttpHeaders:
         puid = _header_text(event.puid)
         return (
             f"Ce-Id: {puid}\r\nCe-Requestid: {puid}\r\nCe-Type: {event.ce_type}\r\n"
-            f"Ce-Time: {timestamp(event.created)}\r\nContent-Type: {event.content_type}\r\n"
+            f"Ce-Time: {timestamp(event.created)}\r\n"
+            f"Content-Type: {_header_text(event.content_type)}\r\n"
             f"{self._shared}"
         ).encode()
 
 
 def _header_text(value: str) -> str:
-    """No line breaks can reach a header (a puid comes from the client)."""
-    return value.replace("\r", " ").replace("\n", " ")
+    """No control character can reach a header (a puid or a content type comes from the
+    client): each becomes a space."""
+    if value.isprintable():
+        return value
+    return "".join(c if c.isprintable() else " " for c in value)
 
 
 class KafkaHeaders:

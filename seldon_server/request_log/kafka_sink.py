@@ -46,19 +46,26 @@ class KafkaSink:
         share = self._share
         outcome = _Outcome(len(events))
         for event in events:
-            self._produce(share, event, outcome)
+            try:
+                value = event.data()
+            except Exception as exc:  # this event alone fails
+                outcome.report(f"cannot convert an event: {type(exc).__name__}: {exc}", None)
+                continue
+            self._produce(share, event, value, outcome)
         while not outcome.done.is_set():
             if deadline is not None and time.monotonic() >= deadline:
                 break
             share.producer.poll(FLUSH_SLICE)
         return outcome.failed + outcome.waiting, outcome.why
 
-    def _produce(self, share: KafkaProducerShare, event: Event, outcome: _Outcome) -> None:
+    def _produce(
+        self, share: KafkaProducerShare, event: Event, value: bytes, outcome: _Outcome
+    ) -> None:
         while True:
             try:
                 share.producer.produce(
                     share.topic,
-                    event.data(),
+                    value,
                     key=event.puid.encode("utf-8"),
                     headers=share.headers.of(event),
                     on_delivery=outcome.report,

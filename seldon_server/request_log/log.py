@@ -69,6 +69,7 @@ class PayloadLog:
         self._drops_reported = 0
         self._reports = 0
         self._closed = threading.Event()
+        self._in_hand = 0  # events the senders have taken and not yet accounted for
         self._threads = [
             threading.Thread(target=self._run, name=f"request-log-{n}", daemon=True)
             for n in range(senders)
@@ -88,8 +89,9 @@ class PayloadLog:
             self._put(Event(RESPONSE, puid, *response, now))
 
     def feedback(self, puid: str, body: Payload) -> None:
-        """Feedback is logged on its own (its reply says nothing the logger wants)."""
-        if self.requests:
+        """Feedback is logged on its own (its reply says nothing the logger wants), with the
+        responses, as the executor logged it."""
+        if self.responses:
             self._put(Event(FEEDBACK, puid, *body, time.time()))
 
     def _put(self, event: Event) -> None:
@@ -147,6 +149,15 @@ class PayloadLog:
         return False
 
     def _ship(self, sink: Sink, batch: list[Event]) -> None:
+        with self._lock:
+            self._in_hand += len(batch)
+        try:
+            self._send(sink, batch)
+        finally:
+            with self._lock:
+                self._in_hand -= len(batch)
+
+    def _send(self, sink: Sink, batch: list[Event]) -> None:
         self._metrics.depth.set(self._queue.qsize())
         started = time.perf_counter()
         try:
@@ -189,6 +200,8 @@ class PayloadLog:
         self._closed.set()
         self._report_drops()
         left = sum(1 for event in _drain_all(self._queue) if event is not _STOP)
+        with self._lock:
+            left += self._in_hand  # still with a sender that did not finish in time
         if left or any(thread.is_alive() for thread in self._threads):
             self._metrics.dropped.inc(left)
             logger.warning("Request log: stopped with %d events unsent to %s", left, self._describe)

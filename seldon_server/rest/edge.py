@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
@@ -63,11 +64,18 @@ class Edge:
             return start_response(status, headers, exc_info)
 
         feedback = self.logged.get(environ.get("PATH_INFO", "")) if self.payload_log else None
-        logging = feedback is not None
+        logging = feedback is not None and environ.get("REQUEST_METHOD") in ("GET", "POST")
         if logging:
-            request = _take_request(environ, self.max_request_size)
-            puid = environ.get("HTTP_SELDON_PUID") or _body_puid(request[0], bool(feedback))
-            extra.append((PUID_HEADER, puid))
+            try:
+                request = _take_request(environ, self.max_request_size)
+                puid = _header_puid(environ.get("HTTP_SELDON_PUID")) or _body_puid(
+                    request[0], bool(feedback)
+                )
+            except Exception:  # logging must never cost a request its answer
+                _LOGGED_ERRORS.warning("Request log: cannot capture a REST request", exc_info=True)
+                logging = False
+            else:
+                extra.append((PUID_HEADER, puid))
         body = self.app(environ, start)
         if logging:
             body = self._log(request, puid, bool(feedback), body, content_types)
@@ -91,11 +99,14 @@ class Edge:
             if close is not None:
                 close()
         assert self.payload_log is not None
-        if feedback:
-            self.payload_log.feedback(puid, request)
-        else:
-            content_type = content_types[-1] if content_types else JSON
-            self.payload_log.exchange(puid, request, (response, content_type, None))
+        try:
+            if feedback:
+                self.payload_log.feedback(puid, request)
+            else:
+                content_type = content_types[-1] if content_types else JSON
+                self.payload_log.exchange(puid, request, (response, content_type, None))
+        except Exception:  # logging must never cost a request its answer
+            _LOGGED_ERRORS.warning("Request log: cannot log a REST exchange", exc_info=True)
         return [response]
 
 
@@ -104,27 +115,49 @@ LOGGED = frozenset(
     ("Predict", "SendFeedback", "TransformInput", "TransformOutput", "Route", "Aggregate")
 )
 PUID_HEADER = "Seldon-Puid"
+_LOGGED_ERRORS = logging.getLogger("seldon_server.request_log")
 FORM = "application/x-www-form-urlencoded"
 
 
 def _take_request(environ: dict[str, Any], limit: int | None) -> Payload:
-    """The request's payload as the client sent it; the body is read once and put back."""
-    if environ.get("REQUEST_METHOD") == "GET":  # ?json=... is the whole request
-        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
-        return query.get("json", [""])[0].encode("utf-8"), JSON, None
-    length = environ.get("CONTENT_LENGTH") or ""
-    chunked = bool(environ.get("HTTP_TRANSFER_ENCODING"))
-    if not chunked and not length.isdigit():
-        return b"", JSON, None
-    if limit is not None and not chunked and int(length) > limit:
-        return b"", JSON, None  # refused unread with a 413; nothing to keep
-    stream = environ["wsgi.input"]
-    data = stream.read() if chunked else stream.read(int(length))
-    environ["wsgi.input"] = io.BytesIO(data)
+    """The request's payload as the client sent it; the body is read once and put back.
+
+    As read_body takes it: a `json=` query parameter when there is no body (or a GET).
+    """
+    data = b""
+    if environ.get("REQUEST_METHOD") != "GET":
+        data = _take_body(environ, limit)
     content_type = environ.get("CONTENT_TYPE") or JSON
+    if not data and environ.get("QUERY_STRING"):
+        query = urllib.parse.parse_qs(environ["QUERY_STRING"])
+        return query.get("json", [""])[0].encode("utf-8"), JSON, None
     if content_type.startswith(FORM):
         return data, JSON, _form_json
     return data, content_type, None
+
+
+def _take_body(environ: dict[str, Any], limit: int | None) -> bytes:
+    """The body, put back for the app; one that is over the size limit is not kept."""
+    length = environ.get("CONTENT_LENGTH") or ""
+    chunked = bool(environ.get("HTTP_TRANSFER_ENCODING"))
+    if not chunked and not length.isdigit():
+        return b""
+    if limit is not None and not chunked and int(length) > limit:
+        return b""  # refused unread with a 413; nothing to keep
+    stream = environ["wsgi.input"]
+    if chunked:  # no more than the limit and one byte: the app then refuses it with a 413
+        data = stream.read() if limit is None else stream.read(limit + 1)
+    else:
+        data = stream.read(int(length))
+    environ["wsgi.input"] = io.BytesIO(data)
+    return b"" if limit is not None and len(data) > limit else data
+
+
+def _header_puid(puid: str | None) -> str:
+    """A puid that can go back as a response header (printable ASCII), else ""."""
+    if puid and puid.isascii() and puid.isprintable():
+        return puid
+    return ""
 
 
 def _form_json(body: bytes) -> bytes:
@@ -145,7 +178,7 @@ def _body_puid(body: bytes, feedback: bool) -> str:
             for part in parts:
                 meta = part.get("meta") if isinstance(part, dict) else None
                 puid = meta.get("puid") if isinstance(meta, dict) else None
-                if isinstance(puid, str) and puid:
+                if isinstance(puid, str) and _header_puid(puid):
                     return puid
     return new_puid()
 

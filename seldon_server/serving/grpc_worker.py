@@ -60,5 +60,5 @@ def serve(plan: ServingPlan, index: int) -> int:
     server.mark_not_serving()
     stopping = time.monotonic()
     server.server.stop(plan.grace).wait(plan.grace + 5)
-    stop_services(services, max(1.0, plan.grace - (time.monotonic() - stopping)))
+    stop_services(services, max(0.0, plan.grace - (time.monotonic() - stopping)))
     return ExitCode.OK

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from seldon_server.serving.exit_codes import ExitCode
 from seldon_server.serving.process import wait_for_stop
@@ -35,7 +36,10 @@ def serve(plan: ServingPlan, index: int) -> int:
         log_load_failure(exc, plan.first_failure)
         return ExitCode.LOAD_FAILED
     stop = threading.Event()
-    threading.Thread(target=_stop_on_sigterm, args=(stop,), name="sigterm", daemon=True).start()
+    stopped_at: list[float] = []  # when SIGTERM came
+    threading.Thread(
+        target=_stop_on_sigterm, args=(stop, stopped_at), name="sigterm", daemon=True
+    ).start()
     stream = Stream(
         settings, services.dispatcher, services.recorder, services.tracer, services.payload_log
     )
@@ -50,11 +54,14 @@ def serve(plan: ServingPlan, index: int) -> int:
         stream.run(stop, grace=plan.grace)
     finally:
         stream.close()
-        stop_services(services, plan.grace)
+        # What is left of the grace period since the stop request goes to the request log.
+        stopped = stopped_at[0] if stopped_at else time.monotonic()
+        stop_services(services, max(0.0, plan.grace - (time.monotonic() - stopped)))
     return ExitCode.OK
 
 
-def _stop_on_sigterm(stop: threading.Event) -> None:
+def _stop_on_sigterm(stop: threading.Event, stopped_at: list[float]) -> None:
     wait_for_stop()
     logger.info("Kafka consumer stopping: finishing the records in hand")
+    stopped_at.append(time.monotonic())
     stop.set()

@@ -140,6 +140,14 @@ def test_rest_puid_comes_from_the_body_meta_else_is_new(server: Server, sink: Ev
     assert {e.headers["ce-type"] for e in sink.events_of(generated)} == {REQUEST, RESPONSE}
 
 
+@pytest.mark.parametrize("puid", ["a\nb", "caf\u00e9 \u20ac", "\u0000x", "\u007f"])
+def test_a_puid_that_cannot_be_a_header_gets_a_new_one(server: Server, puid: str) -> None:
+    body = {"data": {"ndarray": [[1]]}, "meta": {"puid": puid}}
+    reply = requests.post(server.url("/predict"), json=body, timeout=10)
+    assert reply.status_code == 200
+    assert UUID.fullmatch(reply.headers["Seldon-Puid"])
+
+
 def test_grpc_bodies_are_the_json_mapping_of_request_and_reply(
     server: Server, sink: EventSink, channel: grpc.Channel
 ) -> None:
@@ -427,7 +435,7 @@ def test_sigterm_ships_the_queued_events_first(launch: Launcher) -> None:
 
 @pytest.mark.parametrize(
     ("mode", "types"),
-    [("request", {REQUEST, FEEDBACK}), ("response", {RESPONSE})],
+    [("request", {REQUEST}), ("response", {RESPONSE, FEEDBACK})],
 )
 def test_log_mode_picks_the_side(launch: Launcher, mode: str, types: set[str]) -> None:
     with running_sink() as sink:
