@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from event_sink import running_sink
+from event_sink import EventSink, running_sink
 from google.protobuf import json_format
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -113,6 +113,16 @@ def test_empty_attributes_are_left_out() -> None:
     assert "ce_namespace" not in names and "ce_modelid" in names and "modelid" in names
 
 
+def http_log(sink: EventSink, mode: str, capacity: int) -> tuple[PayloadLog, LogMetrics]:
+    """A request log with one sender, shipping to `sink` over HTTP, and its metrics."""
+    metrics = LogMetrics("http")
+    log = PayloadLog(
+        lambda: HttpSink(sink.url, HttpHeaders(IDENTITY)),
+        mode=mode, senders=1, capacity=capacity, metrics=metrics, describe=sink.url,
+    )  # fmt: skip
+    return log, metrics
+
+
 def _count(metric: Any) -> float:
     return float(metric._value.get())
 
@@ -121,11 +131,7 @@ def test_every_event_is_sent_failed_or_dropped_and_counted() -> None:
     """A stalled sink fills the queue; once it answers again the accounting adds up."""
     with running_sink() as sink:
         sink.stalled.set()
-        metrics = LogMetrics("http")
-        log = PayloadLog(
-            lambda: HttpSink(sink.url, HttpHeaders(IDENTITY)),
-            mode="all", senders=1, capacity=10, metrics=metrics, describe=sink.url,
-        )  # fmt: skip
+        log, metrics = http_log(sink, "all", 10)
         total = 150
         started = time.perf_counter()
         for index in range(total // 3):
@@ -179,11 +185,7 @@ def test_reply_json_is_the_json_mapping_of_the_encoded_reply(
 def test_a_sink_that_closes_after_each_answer_gets_every_event() -> None:
     with running_sink() as sink:
         sink.close_each = True
-        metrics = LogMetrics("http")
-        log = PayloadLog(
-            lambda: HttpSink(sink.url, HttpHeaders(IDENTITY)),
-            mode="all", senders=1, capacity=1000, metrics=metrics, describe=sink.url,
-        )  # fmt: skip
+        log, metrics = http_log(sink, "all", 1000)
         for index in range(100):
             log.exchange(f"c{index}", (b"{}", "application/json", None), (b"[]", "x/y", None))
         log.close(30)
@@ -194,11 +196,7 @@ def test_a_sink_that_closes_after_each_answer_gets_every_event() -> None:
 def test_events_still_with_a_stuck_sender_at_close_are_counted_as_dropped() -> None:
     with running_sink() as sink:
         sink.stalled.set()
-        metrics = LogMetrics("http")
-        log = PayloadLog(
-            lambda: HttpSink(sink.url, HttpHeaders(IDENTITY)),
-            mode="request", senders=1, capacity=1000, metrics=metrics, describe=sink.url,
-        )  # fmt: skip
+        log, metrics = http_log(sink, "request", 1000)
         for index in range(10):
             log.exchange(f"s{index}", (b"{}", "application/json", None), (b"", "x/y", None))
         log.close(1)
@@ -210,11 +208,7 @@ def test_an_event_that_cannot_be_converted_fails_alone() -> None:
         raise ValueError("not convertible")
 
     with running_sink() as sink:
-        metrics = LogMetrics("http")
-        log = PayloadLog(
-            lambda: HttpSink(sink.url, HttpHeaders(IDENTITY)),
-            mode="request", senders=1, capacity=1000, metrics=metrics, describe=sink.url,
-        )  # fmt: skip
+        log, metrics = http_log(sink, "request", 1000)
         log.exchange("bad", (b"x", "application/json", broken), (b"", "x/y", None))
         log.exchange("good", (b"{}", "application/json", None), (b"", "x/y", None))
         log.close(10)
