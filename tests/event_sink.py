@@ -27,11 +27,31 @@ class Received:
         return from_http(self.headers, self.body)
 
 
+class Stall:
+    """Set: the sink's answers wait; cleared: they go (waiters are woken, nobody polls)."""
+
+    def __init__(self) -> None:
+        self._over = threading.Event()
+        self._over.set()
+
+    def set(self) -> None:
+        self._over.clear()
+
+    def clear(self) -> None:
+        self._over.set()
+
+    def is_set(self) -> bool:
+        return not self._over.is_set()
+
+    def wait_over(self) -> None:
+        self._over.wait()
+
+
 class EventSink:
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.statuses: list[int] = []  # answered first, in order; then 200
-        self.stalled = threading.Event()  # while set, answers wait
+        self.stalled = Stall()  # while set, answers wait
         self.close_each = False  # answer each request with Connection: close, then close
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -47,8 +67,7 @@ class EventSink:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                while sink.stalled.is_set():
-                    time.sleep(0.01)
+                sink.stalled.wait_over()
                 with sink._lock:
                     status = sink.statuses.pop(0) if sink.statuses else 200
                     headers = {name.lower(): value for name, value in self.headers.items()}

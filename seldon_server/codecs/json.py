@@ -17,7 +17,7 @@ from seldon_server.codecs import numpy as np_codec
 from seldon_server.codecs import proto as proto_codec
 from seldon_server.codecs import tftensor
 from seldon_server.codecs.message import Message, Raw, Reply, hook_forms
-from seldon_server.errors import BadDataError
+from seldon_server.errors import BadDataError, SeldonError
 from seldon_server.proto import prediction_pb2
 
 _ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
@@ -240,6 +240,11 @@ def _encode_data(msg: Message) -> dict[str, Any]:
     else:
         payload = msg.value if isinstance(msg.value, list) else array_values(array)
     return {msg.encoding or "ndarray": payload, "names": msg.names}
+
+
+def status_body(error: SeldonError) -> bytes:
+    """A failure's Seldon status body, as every front end sends or logs it."""
+    return dumps(error.to_dict())
 
 
 def parse_feedback(body: Any) -> Any:

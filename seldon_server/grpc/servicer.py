@@ -95,7 +95,8 @@ class SeldonServicer:
             problem = request.check()
             if problem is not None:
                 if log is not None:
-                    _safely(_log_failure, log, context, request, InvalidMessage(problem))
+                    failure = InvalidMessage(problem)
+                    _log_call(log, context, request, lambda: _failure_payload(failure))
                 abort_undecodable(context, problem)
         try:
             result = operation(request, CODEC)
@@ -110,10 +111,10 @@ class SeldonServicer:
             error = as_seldon_error(exc)
         else:
             if log is not None:
-                _safely(_log_reply, log, context, request, result, reply)
+                _log_call(log, context, request, lambda: _reply_payload(result, reply))
             return reply
         if log is not None:
-            _safely(_log_failure, log, context, request, error)
+            _log_call(log, context, request, lambda: _failure_payload(error))
         context.abort(getattr(grpc.StatusCode, grpc_code_name(error.status_code)), error.message)
 
 
@@ -124,54 +125,48 @@ def abort_undecodable(context: grpc.ServicerContext, problem: str) -> None:
 
 # -- request logging: bodies go as protobuf's JSON mapping, converted in a sender thread ---------
 
+# What a request that is not SeldonMessage bytes arrives as, and its JSON printer.
 _REQUEST_JSON: dict[type, Any] = {
     kind: functools.partial(message_json, kind)
-    for kind in (prediction_pb2.Feedback, prediction_pb2.SeldonMessageList)
+    for kind in (
+        prediction_pb2.SeldonMessage,
+        prediction_pb2.Feedback,
+        prediction_pb2.SeldonMessageList,
+    )
 }
 
 
-def _safely(log_call: Callable[..., None], *args: Any) -> None:
-    """Logging must never cost a call its answer."""
+def _log_call(
+    log: PayloadLog,
+    context: grpc.ServicerContext,
+    request: Any,
+    response: Callable[[], Payload],
+) -> None:
+    """The call to the request log (feedback alone; else with `response()`); logging must never
+    cost a call its answer."""
     try:
-        log_call(*args)
+        puid = _puid(context, request)
+        if isinstance(request, SerializedRequest):
+            body: Payload = (request.data, JSON, seldon_message_json)
+        else:
+            body = (request, JSON, _REQUEST_JSON[request.__class__])
+        if request.__class__ is prediction_pb2.Feedback:
+            log.feedback(puid, body)
+        else:
+            log.exchange(puid, body, response())
     except Exception:
         logger.warning("Request log: cannot log a gRPC call", exc_info=True)
 
 
-def _log_reply(
-    log: PayloadLog, context: grpc.ServicerContext, request: Any, result: Reply, reply: bytes
-) -> None:
-    puid = _puid(context, request)
-    body = _request_payload(request)
-    if request.__class__ is prediction_pb2.Feedback:
-        log.feedback(puid, body)
-        return
-    printed = reply_json(result)  # the common reply, cheaper from the message than its bytes
-    if printed is not None:
-        log.exchange(puid, body, (printed, JSON, None))
-    else:
-        log.exchange(puid, body, (reply, JSON, seldon_message_json))
+def _failure_payload(error: SeldonError) -> Payload:
+    return json_codec.status_body(error), JSON, None
 
 
-def _log_failure(
-    log: PayloadLog, context: grpc.ServicerContext, request: Any, error: SeldonError
-) -> None:
-    puid = _puid(context, request)
-    body = _request_payload(request)
-    if request.__class__ is prediction_pb2.Feedback:
-        log.feedback(puid, body)
-    else:
-        log.exchange(puid, body, (json_codec.dumps(error.to_dict()), JSON, None))
-
-
-def _request_payload(request: Any) -> Payload:
-    if isinstance(request, SerializedRequest):
-        return request.data, JSON, seldon_message_json
-    return request, JSON, _REQUEST_JSON.get(request.__class__, _seldon_message_json)
-
-
-def _seldon_message_json(message: Any) -> bytes:
-    return message_json(prediction_pb2.SeldonMessage, message)
+def _reply_payload(result: Reply, reply: bytes) -> Payload:
+    """The common reply printed from the message (cheaper than from its bytes), else the bytes
+    converted in a sender thread."""
+    printed = reply_json(result)
+    return (reply, JSON, seldon_message_json) if printed is None else (printed, JSON, None)
 
 
 def _puid(context: grpc.ServicerContext, request: Any) -> str:

@@ -13,7 +13,7 @@ from seldon_server.codecs import json as json_codec
 from seldon_server.codecs import proto as proto_codec
 from seldon_server.codecs.proto_json import message_json, seldon_message_json
 from seldon_server.dispatch import Dispatcher
-from seldon_server.errors import BadDataError, SeldonError
+from seldon_server.errors import BadDataError
 from seldon_server.proto import prediction_pb2
 from seldon_server.puid import new_puid
 from seldon_server.request_log.events import JSON, Convert, Payload
@@ -174,8 +174,3 @@ def _with_proto_puid(message: Any, puid: str) -> str:
     puid = puid or message.meta.puid or new_puid()
     message.meta.puid = puid
     return puid
-
-
-def error_body(error: SeldonError) -> bytes:
-    """The Seldon status body, as REST answers it."""
-    return json_codec.dumps(error.to_dict())

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from seldon_server.codecs import json as json_codec
 from seldon_server.dispatch import Dispatcher
 from seldon_server.errors import SeldonError, as_seldon_error
 from seldon_server.kafka import config
@@ -16,7 +17,6 @@ from seldon_server.kafka.messages import (
     ERROR_HEADER,
     PUID_HEADER,
     RecordHandler,
-    error_body,
     header_map,
 )
 from seldon_server.kafka.metrics import KafkaMetrics
@@ -186,7 +186,9 @@ class Stream:
             if feedback:
                 self.payload_log.feedback(puid, request)
             elif isinstance(reply, SeldonError):
-                self.payload_log.exchange(puid, request, (error_body(reply), JSON, None))
+                self.payload_log.exchange(
+                    puid, request, (json_codec.status_body(reply), JSON, None)
+                )
             else:
                 self.payload_log.exchange(puid, request, (reply, *response))
         except Exception:
@@ -210,7 +212,7 @@ class Stream:
             headers = [*(record.headers() or []), *details, *source]
             return Output(dead_letter, record.key(), record.value() or b"", headers, True)
         headers = [(ERROR_HEADER, error.reason.encode()), *details]
-        return Output(self.output_topic, record.key(), error_body(error), headers)
+        return Output(self.output_topic, record.key(), json_codec.status_body(error), headers)
 
     def _deliver(
         self, outputs: list[Output], stop: threading.Event, grace: float, deadline: float | None

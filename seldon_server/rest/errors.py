@@ -8,7 +8,7 @@ import traceback
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
-from seldon_server.codecs.json import dumps
+from seldon_server.codecs.json import status_body
 from seldon_server.errors import (
     BAD_DATA,
     INTERNAL_ERROR,
@@ -21,7 +21,7 @@ JSON = "application/json"
 
 
 def error_response(error: SeldonError) -> Response:
-    return Response(dumps(error.to_dict()), error.status_code, mimetype=JSON)
+    return Response(status_body(error), error.status_code, mimetype=JSON)
 
 
 def register_error_handlers(app: Flask, *, debug: bool = False) -> None:
