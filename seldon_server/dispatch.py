@@ -13,14 +13,25 @@ from typing import Any, Protocol
 import numpy as np
 
 from seldon_server.codecs import numpy as np_codec
-from seldon_server.codecs.message import Feedback, Message, Raw, hook_forms, is_custom_data
+from seldon_server.codecs.message import (
+    Feedback,
+    Message,
+    Raw,
+    Reply,
+    hook_forms,
+    is_custom_data,
+)
 from seldon_server.custom_metrics import validate_metrics
 from seldon_server.errors import (
     BadDataError,
     BadMetricError,
     ModelNotReadyError,
+    SeldonError,
     SeldonNotImplementedError,
+    as_seldon_error,
 )
+from seldon_server.load import rows
+from seldon_server.load.batcher import Batcher
 from seldon_server.metrics import MetricsSink, NullMetrics
 from seldon_server.model.adapter import UserModel
 from seldon_server.model.component import SeldonResponse
@@ -76,6 +87,15 @@ class DispatchConfig:
     executor_enabled: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A hook call's result for one request: its data, runtime tags and response metrics."""
+
+    data: Any
+    tags: dict[str, Any]
+    metrics: list[dict[str, Any]]
+
+
 # What the original reported as the image of a unit whose PREDICTIVE_UNIT_IMAGE is unset.
 UNSET_IMAGE = "NOT_IMPLEMENTED:NOT_IMPLEMENTED"
 
@@ -104,6 +124,8 @@ class Dispatcher:
         unit = self.config.predictive_unit_id
         image = self.config.predictive_unit_image or UNSET_IMAGE
         self._unit_path = {unit: image} if unit else {}
+        # Adaptive batching, when on: predict calls are joined by this (set by the serving layer).
+        self.batcher: Batcher | None = None
 
     # -- operations ------------------------------------------------------------------------
 
@@ -230,7 +252,20 @@ class Dispatcher:
         raw = self._raw_hook(hook, native, codec)
         if raw is not None:
             return raw
-        request = codec.decode(native)
+        batcher = self.batcher if hook == "predict" else None
+        if batcher is None:
+            request = codec.decode(native)
+            return self._reply(request, self._call(hook, request, fallback_identity))
+        batcher.expect()
+        try:
+            request = codec.decode(native)
+        except BaseException:
+            batcher.arrived()
+            raise
+        return self._reply(request, batcher.submit(request))
+
+    def _call(self, hook: str, request: Message, fallback_identity: bool) -> Outcome:
+        """One hook call for one request: its result, tags and the metrics to answer with."""
         out: Any = request.value if fallback_identity else []
         if self.model.has(hook):
             try:
@@ -241,9 +276,59 @@ class Dispatcher:
             except SeldonNotImplementedError:
                 pass
         result = SeldonResponse.create(out)
-        metrics = self._custom_metrics(hook, result.metrics)
-        meta = self._meta(request, request.meta, metrics, result.tags)
-        return self._payload(result.data, request, meta)
+        return Outcome(result.data, result.tags, self._custom_metrics(hook, result.metrics))
+
+    def _reply(self, request: Message, outcome: Outcome) -> Message:
+        meta = self._meta(request, request.meta, outcome.metrics, outcome.tags)
+        return self._payload(outcome.data, request, meta)
+
+    # -- batched predict ---------------------------------------------------------------------
+
+    def predict_rows(self, requests: list[Message]) -> list[Outcome | SeldonError]:
+        """One predict call for requests that share a batch key (rows.batch_key): their rows
+        joined, the result split back; a failure is every request's. The call's meta is the
+        request's own when alone, else empty (the requests' metas differ)."""
+        try:
+            if len(requests) == 1:
+                return [self._call("predict", requests[0], False)]
+            joined = rows.join(requests)
+            try:
+                if not self.model.has("predict"):
+                    raise SeldonNotImplementedError("predict")
+                with self.user_span("predict"):
+                    out = self.model.call_with_meta("predict", joined, requests[0].names, {})
+            except SeldonNotImplementedError:  # as alone: each request is answered []
+                return [Outcome([], {}, self._custom_metrics("predict", []))] * len(requests)
+            result = SeldonResponse.create(out)
+            metrics = self._custom_metrics("predict", result.metrics)
+            parts = rows.split(result.data, [request.value.shape[0] for request in requests])
+            return [Outcome(part, result.tags, metrics) for part in parts]
+        except Exception as exc:
+            error = as_seldon_error(exc)
+            return [error] * len(requests)
+
+    def predict_many(
+        self, natives: list[Any], codec: TransportCodec, max_size: int
+    ) -> list[Reply | SeldonError]:
+        """Predict for requests in hand (a Kafka batch): those that share a batch key in calls
+        of up to `max_size` requests, the others alone; one reply or error per request."""
+        self._check_ready()
+        if self.model.has_raw_variant("predict"):
+            return [_answer(self.predict, native, codec) for native in natives]
+        decoded = [_answer(codec.decode, native) for native in natives]
+        keys = [rows.batch_key(m) if isinstance(m, Message) else None for m in decoded]
+        answers: list[Reply | SeldonError] = list(decoded)  # errors stay as they are
+        for group in rows.groups(keys, max_size):
+            requests = [decoded[i] for i in group]
+            if not isinstance(requests[0], Message):
+                continue
+            outcomes = self.predict_rows(requests)  # type: ignore[arg-type]
+            for i, request, outcome in zip(group, requests, outcomes, strict=True):
+                if isinstance(outcome, Outcome):
+                    answers[i] = _answer(self._reply, request, outcome)
+                else:
+                    answers[i] = outcome
+        return answers
 
     def _raw_hook(self, hook: str, native: Any, codec: TransportCodec) -> Raw | None:
         """The deprecated per-transport hook, else `<hook>_raw`, given the native request."""
@@ -366,6 +451,14 @@ class Dispatcher:
         if self.model.inherits(hook):
             return SeldonNotImplementedError(f"{hook} is not implemented")
         return SeldonNotImplementedError(message)
+
+
+def _answer(func: Callable[..., Any], *args: Any) -> Any:
+    """func(*args), or the SeldonError it raised (a user exception wrapped as a 500)."""
+    try:
+        return func(*args)
+    except Exception as exc:
+        return as_seldon_error(exc)
 
 
 def _given(meta: dict[str, Any], field: str, default: Any) -> Any:

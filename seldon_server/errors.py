@@ -10,10 +10,16 @@ BAD_METRIC = "MICROSERVICE_BAD_METRIC"
 BAD_METADATA = "MICROSERVICE_BAD_METADATA"
 BAD_PARAMETER = "MICROSERVICE_BAD_PARAMETER"
 INTERNAL_ERROR = "MICROSERVICE_INTERNAL_ERROR"
+OVERLOADED = "MICROSERVICE_OVERLOADED"
+TIMEOUT = "MICROSERVICE_TIMEOUT"
+CANCELLED = "MICROSERVICE_CANCELLED"
+CLIENT_CLOSED = 499
 
 
 class SeldonError(Exception):
     """An error with an HTTP status and a Seldon reason, mapped once per transport."""
+
+    grpc_code: str | None = None  # a gRPC status code name, when the HTTP status does not say it
 
     def __init__(
         self,
@@ -96,6 +102,37 @@ class ModelNotReadyError(SeldonError):
         super().__init__(message, HTTPStatus.SERVICE_UNAVAILABLE, INTERNAL_ERROR)
 
 
+class OverloadedError(SeldonError):
+    """Shed: the process already holds as many requests as it admits (503, retry later)."""
+
+    grpc_code = "RESOURCE_EXHAUSTED"
+
+    def __init__(self, limit: int, retry_after: int) -> None:
+        super().__init__(
+            f"Server overloaded: {limit} requests already admitted in this process; retry later",
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            OVERLOADED,
+        )
+        self.retry_after = retry_after
+
+
+class DeadlineExceededError(SeldonError):
+    """The request's deadline passed while it waited or ran (504); a late result is discarded."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, HTTPStatus.GATEWAY_TIMEOUT, TIMEOUT)
+
+
+class ClientGoneError(SeldonError):
+    """The client left while its request waited for its turn: it is not run (499, as nginx
+    logs it; nobody reads the answer)."""
+
+    grpc_code = "CANCELLED"
+
+    def __init__(self) -> None:
+        super().__init__("Client closed the request before it ran", CLIENT_CLOSED, CANCELLED)
+
+
 # gRPC status code names by HTTP status (docs/compatibility.md); the gRPC edge looks names up in
 # grpc.StatusCode so that this module stays free of grpc.
 _GRPC_CODE_BY_HTTP: dict[int, str] = {
@@ -112,8 +149,10 @@ _GRPC_CODE_BY_HTTP: dict[int, str] = {
 }
 
 
-def grpc_code_name(http_status: int) -> str:
-    """The gRPC status code name for an HTTP status."""
+def grpc_code_name(http_status: int, override: str | None = None) -> str:
+    """The gRPC status code name for an HTTP status (or the error's own, when it has one)."""
+    if override:
+        return override
     named = _GRPC_CODE_BY_HTTP.get(http_status)
     if named:
         return named

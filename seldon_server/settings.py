@@ -26,6 +26,8 @@ NOT_IMPLEMENTED = "NOT_IMPLEMENTED"
 # for one request and still far above the executor's own default REST timeout.
 DEFAULT_REST_TIMEOUT = 60
 DEFAULT_MAX_REQUEST_SIZE = 100 * 1024 * 1024
+DEFAULT_MAX_BATCH_TIME_MS = 5.0
+ADMITTED_PER_SLOT = 4  # the derived --max-admitted: each request running may have this many queued
 SERVICE_TYPES = (
     "MODEL",
     "ROUTER",
@@ -424,7 +426,9 @@ class Settings:
     )
     rest_timeout: int = option(
         "--timeout", env="GUNICORN_TIMEOUT", parse=_int_range(0), default=DEFAULT_REST_TIMEOUT,
-        help="REST worker timeout in seconds (0 disables it)", metavar="SECONDS",
+        help="gunicorn worker timeout: a worker silent this long is killed and restarted (a "
+             "one-thread worker is silent while it runs a request; for a per-request limit use "
+             "--request-timeout; 0 disables it)", metavar="SECONDS",
         annotation=REST_TIMEOUT_ANNOTATION, annotation_parse=_timeout_from_ms,
         shown_default=f"from the annotation (ms, at least 1 s), else {DEFAULT_REST_TIMEOUT}",
     )
@@ -443,6 +447,32 @@ class Settings:
         "--preload", env="SELDON_PRELOAD", parse=parse_bool, default=False,
         help="load the model once before forking workers (for fork-safe models)", metavar="BOOL",
         bare="true",
+    )
+    max_batch_size: int = option(
+        "--max-batch-size", env="SELDON_MAX_BATCH_SIZE", parse=_int_range(0), default=0,
+        help="adaptive batching: join up to N concurrent predict requests whose data are "
+             "numeric arrays of one dtype, trailing shape and names into one predict call, "
+             "rows concatenated, and split the result back (0 or 1: off; for row-wise models "
+             "only)", metavar="N", shown_default="0 (off)",
+    )
+    max_batch_time: float = option(
+        "--max-batch-time", env="SELDON_MAX_BATCH_TIME", parse=_non_negative_float,
+        default=DEFAULT_MAX_BATCH_TIME_MS, help="milliseconds a batch's first request waits "
+        "for more before the batch is called", metavar="MS",
+        shown_default=f"{DEFAULT_MAX_BATCH_TIME_MS:g}",
+    )
+    max_admitted: int = option(
+        "--max-admitted", env="SELDON_MAX_ADMITTED", parse=_int_range(0), default=0,
+        help="requests a serving process holds at once, running plus waiting; past it REST "
+             "answers 503 with Retry-After and gRPC RESOURCE_EXHAUSTED at once, without "
+             "touching the model (health, readiness and metrics are never refused)",
+        metavar="N", shown_default=f"0: {ADMITTED_PER_SLOT} x the requests it runs at once",
+    )
+    request_timeout: float = option(
+        "--request-timeout", env="SELDON_REQUEST_TIMEOUT", parse=_non_negative_float,
+        default=0.0, help="seconds a request may wait and run; at the deadline REST answers "
+        "504 and gRPC DEADLINE_EXCEEDED, and the model call's late result is discarded",
+        metavar="SECONDS", shown_default="0 (none)",
     )
     graceful_timeout: float = option(
         "--graceful-timeout", env="SELDON_GRACEFUL_TIMEOUT", parse=_non_negative_float,

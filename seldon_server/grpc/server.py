@@ -16,6 +16,7 @@ from grpc_reflection.v1alpha import reflection
 from seldon_server.codecs.proto import parse_problem
 from seldon_server.dispatch import Dispatcher
 from seldon_server.grpc.servicer import SeldonServicer, abort_undecodable
+from seldon_server.load.gate import Gate
 from seldon_server.proto import prediction_pb2
 from seldon_server.request_log.log import PayloadLog
 
@@ -33,6 +34,7 @@ class GrpcOptions:
     metadata: dict[str, Any] | None = None
     interceptors: tuple[grpc.ServerInterceptor, ...] = ()  # tracing, request metrics
     payload_log: PayloadLog | None = None  # request logging
+    gate: Gate | None = None  # admission and deadlines; `threads` then includes its waiting room
 
 
 @dataclass
@@ -65,7 +67,8 @@ def build_server(dispatcher: Dispatcher, options: GrpcOptions) -> GrpcServer:
         options=grpc_options,
         interceptors=options.interceptors,
     )
-    _register(server, SeldonServicer(dispatcher, options.metadata, options.payload_log))
+    servicer = SeldonServicer(dispatcher, options.metadata, options.payload_log, options.gate)
+    _register(server, servicer)
     health_servicer = health.HealthServicer()
     for name in ("", *SERVICE_NAMES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)

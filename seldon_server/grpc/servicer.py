@@ -16,6 +16,7 @@ from seldon_server.codecs.proto import SerializedRequest, message_puid
 from seldon_server.codecs.proto_json import message_json, reply_json, seldon_message_json
 from seldon_server.dispatch import Dispatcher
 from seldon_server.errors import BadDataError, SeldonError, as_seldon_error, grpc_code_name
+from seldon_server.load.gate import Gate
 from seldon_server.proto import prediction_pb2
 from seldon_server.puid import new_puid
 from seldon_server.request_log.events import JSON, Payload
@@ -41,9 +42,11 @@ class SeldonServicer:
         dispatcher: Dispatcher,
         metadata: dict[str, Any] | None,
         payload_log: PayloadLog | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         self.payload_log = payload_log
+        self.gate = gate
         self.metadata = prediction_pb2.SeldonModelMetadata()
         if metadata is not None:
             self.metadata = _metadata_proto(metadata)
@@ -99,7 +102,7 @@ class SeldonServicer:
                     _log_call(log, context, request, lambda: _failure_payload(failure))
                 abort_undecodable(context, problem)
         try:
-            result = operation(request, CODEC)
+            result = self._run(operation, request, context)
             reply = proto_codec.encode_reply(result)
         except SeldonError as exc:
             error = exc
@@ -115,7 +118,25 @@ class SeldonServicer:
             return reply
         if log is not None:
             _log_call(log, context, request, lambda: _failure_payload(error))
-        context.abort(getattr(grpc.StatusCode, grpc_code_name(error.status_code)), error.message)
+        code = grpc_code_name(error.status_code, error.grpc_code)
+        context.abort(getattr(grpc.StatusCode, code), error.message)
+
+    def _run(
+        self, operation: Callable[[Any, Any], Reply], request: Any, context: grpc.ServicerContext
+    ) -> Reply:
+        """The operation once admitted, in its turn and by its deadline (the client's, or the
+        request timeout's); not run if the client cancelled while it waited."""
+        gate = self.gate
+        if gate is None:
+            return operation(request, CODEC)
+        gate.enter()
+        try:
+            deadline = gate.deadline(context.time_remaining())
+            return gate.run(
+                lambda: operation(request, CODEC), deadline, lambda: not context.is_active()
+            )
+        finally:
+            gate.leave()
 
 
 def abort_undecodable(context: grpc.ServicerContext, problem: str) -> None:

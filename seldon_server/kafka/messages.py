@@ -49,6 +49,7 @@ _PROTO_REQUEST: dict[str, Any] = {
     "send_feedback": prediction_pb2.Feedback,
 }
 _SELDON_MESSAGE = "seldon.protos.SeldonMessage"
+_SELDON_MESSAGE_NAME = _SELDON_MESSAGE.encode()
 
 Headers = list[tuple[str, str | bytes | None]]
 
@@ -90,20 +91,48 @@ class RecordHandler:
 
     def handle(self, value: bytes | None, headers: dict[str, bytes]) -> Reply:
         """The reply for one record; a SeldonError (or the user's exception) for a failure."""
+        operation, codec, request, puid = self._request(value, headers)
+        result = getattr(self.dispatcher, operation)(request, codec)
+        return _render(codec, operation, result, puid)
+
+    def handle_many(
+        self, records: list[tuple[bytes | None, dict[str, bytes]]], max_size: int
+    ) -> list[Reply | Exception]:
+        """Replies (or failures) for records in hand: predict records in batched calls of up to
+        `max_size` (JSON and protobuf records apart), the others one by one."""
+        results: list[Reply | Exception] = [_PENDING] * len(records)
+        batched: dict[Any, list[tuple[int, Any, str]]] = {}
+        for index, (value, headers) in enumerate(records):
+            try:
+                operation, codec, request, puid = self._request(value, headers)
+                if operation == "predict":
+                    batched.setdefault(codec, []).append((index, request, puid))
+                    continue
+                result = getattr(self.dispatcher, operation)(request, codec)
+                results[index] = _render(codec, operation, result, puid)
+            except Exception as exc:
+                results[index] = exc
+        for codec, items in batched.items():
+            answers = self.dispatcher.predict_many([item[1] for item in items], codec, max_size)
+            for (index, _, puid), answer in zip(items, answers, strict=True):
+                try:
+                    if isinstance(answer, Exception):
+                        raise answer
+                    results[index] = _render(codec, "predict", answer, puid)
+                except Exception as exc:
+                    results[index] = exc
+        return results
+
+    def _request(self, value: bytes | None, headers: dict[str, bytes]) -> tuple[str, Any, Any, str]:
+        """The record's operation, codec, decoded request and puid."""
         puid = headers.get(PUID_HEADER.lower(), b"").decode("utf-8", "replace") or ""
         operation = self.operation(headers)
         proto_name = headers.get(PROTO_NAME_HEADER)
         if proto_name is not None or b"protobuf" in headers.get("content-type", b""):
             request, puid = _proto_request(operation, proto_name, value or b"", puid)
-            result = getattr(self.dispatcher, operation)(request, proto_codec.GRPC_CODEC)
-            body = proto_codec.encode_reply(result)
-            out = [(PROTO_NAME_HEADER, _SELDON_MESSAGE.encode())]
-        else:
-            request, puid = _json_request(operation, value or b"", headers, puid)
-            result = getattr(self.dispatcher, operation)(request, json_codec.REST_CODEC)
-            body = json_codec.render_reply(result, feedback=operation == "send_feedback")
-            out = [("Content-Type", JSON_TYPE)]
-        return Reply(body, [(PUID_HEADER, puid.encode()), *out], puid)
+            return operation, proto_codec.GRPC_CODEC, request, puid
+        request, puid = _json_request(operation, value or b"", headers, puid)
+        return operation, json_codec.REST_CODEC, request, puid
 
     def logged_payloads(
         self, value: bytes, headers: dict[str, bytes]
@@ -125,6 +154,20 @@ class RecordHandler:
         if message_type is not prediction_pb2.SeldonMessage:
             convert = functools.partial(message_json, message_type)
         return (value, JSON, convert), feedback, (JSON, seldon_message_json)
+
+
+_PENDING = Exception("not answered")  # a placeholder, replaced for every record
+
+
+def _render(codec: Any, operation: str, result: Any, puid: str) -> Reply:
+    """The reply record in the request's own encoding, with the puid in its headers."""
+    if codec is proto_codec.GRPC_CODEC:
+        body = proto_codec.encode_reply(result)
+        out = [(PROTO_NAME_HEADER, _SELDON_MESSAGE_NAME)]
+    else:
+        body = json_codec.render_reply(result, feedback=operation == "send_feedback")
+        out = [("Content-Type", JSON_TYPE)]
+    return Reply(body, [(PUID_HEADER, puid.encode()), *out], puid)
 
 
 def _json_request(

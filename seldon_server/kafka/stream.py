@@ -17,6 +17,7 @@ from seldon_server.kafka.messages import (
     ERROR_HEADER,
     PUID_HEADER,
     RecordHandler,
+    Reply,
     header_map,
 )
 from seldon_server.kafka.metrics import KafkaMetrics
@@ -83,6 +84,8 @@ class Stream:
         self.recorder = recorder
         self.tracer = tracer
         self.handler = RecordHandler(dispatcher, settings.service_type)
+        # Batching on: the predict records of a consumed batch share model calls.
+        self.batch_size = settings.max_batch_size if dispatcher.batcher is not None else 0
         self.payload_log = payload_log
         self.metrics = KafkaMetrics(config.group_id(settings))
         self.input_topic: str = settings.kafka_input_topic or ""
@@ -110,7 +113,7 @@ class Stream:
             if not records:
                 continue
             batch = _Batch(records)
-            outputs = [self._answer(record) for record in records]
+            outputs = self._answer_all(records)
             if stop.is_set():
                 deadline = time.monotonic() + grace
             try:
@@ -153,26 +156,52 @@ class Stream:
                 self._log_once(f"Kafka: {error.str()}")
         return records
 
+    def _answer_all(self, records: list[Any]) -> list[Output]:
+        """Every record's output; with batching on, predict records share model calls."""
+        if self.batch_size < 2:
+            return [self._answer(record) for record in records]
+        started = time.perf_counter()
+        pairs = [(record.value(), header_map(record.headers())) for record in records]
+        with self._batch_span(len(records)):
+            results = self.handler.handle_many(pairs, self.batch_size)
+        seconds = time.perf_counter() - started  # every record of the batch took that long
+        outputs = []
+        codes: dict[int, int] = {}
+        for record, (_, headers), result in zip(records, pairs, results, strict=True):
+            output, code = self._settle(record, headers, result)
+            outputs.append(output)
+            codes[code] = codes.get(code, 0) + 1
+        for code, count in codes.items():
+            self.recorder.observe_requests("kafka", code, seconds, count)
+        return outputs
+
     def _answer(self, record: Any) -> Output:
         headers = header_map(record.headers())
         started = time.perf_counter()
-        code: int | str = 200
+        result: Reply | Exception
         try:
             with self._span(record, headers):
-                reply = self.handler.handle(record.value(), headers)
-            if self.payload_log is not None:
-                self._log_payloads(record, headers, reply.puid, reply.value)
-            return Output(self.output_topic, record.key(), reply.value, reply.headers)
+                result = self.handler.handle(record.value(), headers)
         except Exception as exc:
-            error = exc if isinstance(exc, SeldonError) else as_seldon_error(exc)
-            code = error.status_code
-            self._log_failure(error, record)
+            result = exc
+        output, code = self._settle(record, headers, result)
+        self.recorder.observe_request("kafka", code, time.perf_counter() - started)
+        return output
+
+    def _settle(
+        self, record: Any, headers: dict[str, bytes], result: Reply | Exception
+    ) -> tuple[Output, int]:
+        """A record's output and status: its reply, or its failure's (never dropped)."""
+        if not isinstance(result, Exception):
             if self.payload_log is not None:
-                puid = headers.get(PUID_HEADER.lower(), b"").decode("utf-8", "replace")
-                self._log_payloads(record, headers, puid or new_puid(), error)
-            return self._failure_output(record, error)
-        finally:
-            self.recorder.observe_request("kafka", code, time.perf_counter() - started)
+                self._log_payloads(record, headers, result.puid, result.value)
+            return Output(self.output_topic, record.key(), result.value, result.headers), 200
+        error = result if isinstance(result, SeldonError) else as_seldon_error(result)
+        self._log_failure(error, record)
+        if self.payload_log is not None:
+            puid = headers.get(PUID_HEADER.lower(), b"").decode("utf-8", "replace")
+            self._log_payloads(record, headers, puid or new_puid(), error)
+        return self._failure_output(record, error), error.status_code
 
     def _log_payloads(
         self, record: Any, headers: dict[str, bytes], puid: str, reply: bytes | SeldonError
@@ -314,6 +343,16 @@ class Stream:
         carrier = [(name, value.decode("latin-1")) for name, value in headers.items()]
         tags = {"component": "kafka", "kafka.topic": record.topic()}
         return tracing.server_span(tracer, "kafkaServer", carrier, tags)
+
+    def _batch_span(self, count: int) -> Any:
+        """One span for a batch answered together (the records' own contexts are not joined)."""
+        tracer = self.tracer
+        if tracer is None:
+            return _NO_SPAN
+        from seldon_server import tracing
+
+        tags = {"component": "kafka", "kafka.topic": self.input_topic, "kafka.records": count}
+        return tracing.server_span(tracer, "kafkaServer", [], tags)
 
     def _log_failure(self, error: SeldonError, record: Any) -> None:
         where = f"{record.topic()}[{record.partition()}]@{record.offset()}"

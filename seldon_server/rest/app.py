@@ -11,6 +11,7 @@ from seldon_server.codecs import json as json_codec
 from seldon_server.codecs.message import Raw, Reply
 from seldon_server.dispatch import Dispatcher
 from seldon_server.errors import BadMetadataError, ModelNotReadyError
+from seldon_server.load.gate import Gate
 from seldon_server.request_log.log import PayloadLog
 from seldon_server.rest.edge import Edge, Observer
 from seldon_server.rest.errors import error_response, register_error_handlers
@@ -30,6 +31,7 @@ class RestOptions:
     metadata: dict[str, Any] | None = None  # None: metadata failed validation
     observer: Observer | None = None  # (endpoint, status, seconds) per request, for metrics
     payload_log: PayloadLog | None = None  # request logging, when a sink is set
+    gate: Gate | None = None  # admission and deadlines
 
 
 # (rule, endpoint, methods): the original's paths; GET on the bare paths takes ?json=.
@@ -68,7 +70,12 @@ def create_app(dispatcher: Dispatcher, options: RestOptions | None = None) -> Fl
     register_error_handlers(app, debug=options.debug)
     endpoints = {rule: endpoint for rule, endpoint, _ in ROUTES}
     app.wsgi_app = Edge(  # type: ignore[method-assign]
-        app.wsgi_app, endpoints, options.observer, options.payload_log, options.max_request_size
+        app.wsgi_app,
+        endpoints,
+        options.observer,
+        options.payload_log,
+        options.max_request_size,
+        options.gate,
     )
     handler = getattr(dispatcher.model.obj, "model_error_handler", None)
     if isinstance(handler, Blueprint):

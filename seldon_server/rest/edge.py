@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import io
 import logging
+import socket
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from seldon_server.codecs import json as json_codec
-from seldon_server.errors import BadDataError
+from seldon_server.errors import (
+    BadDataError,
+    ClientGoneError,
+    DeadlineExceededError,
+    OverloadedError,
+    SeldonError,
+)
+from seldon_server.load.gate import Gate
 from seldon_server.puid import new_puid
 from seldon_server.request_log.events import JSON, Payload
 from seldon_server.request_log.log import PayloadLog
@@ -37,8 +45,10 @@ class Edge:
         observer: Observer | None = None,
         payload_log: PayloadLog | None = None,
         max_request_size: int | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.app = app
+        self.gate = gate  # admission and deadlines, for the model's endpoints
         self.endpoints = endpoints  # path -> endpoint name, for the observer's `method` label
         self.observer = observer
         self.payload_log = payload_log
@@ -47,6 +57,7 @@ class Edge:
         self.logged = {
             path: name == "SendFeedback" for path, name in endpoints.items() if name in LOGGED
         }
+        self.gated = frozenset(self.logged) if gate is not None else frozenset()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -76,13 +87,38 @@ class Edge:
                 logging = False
             else:
                 extra.append((PUID_HEADER, puid))
-        body = self.app(environ, start)
+        if environ.get("PATH_INFO") in self.gated:
+            body = self._gated(environ, start)
+        else:
+            body = self.app(environ, start)
         if logging:
             body = self._log(request, puid, bool(feedback), body, content_types)
         if self.observer is not None and statuses:
             endpoint = self.endpoints.get(environ.get("PATH_INFO", ""), "unknown")
             self.observer(endpoint, int(statuses[-1][:3]), time.perf_counter() - started)
         return body
+
+    def _gated(self, environ: dict[str, Any], start: StartResponse) -> Iterable[bytes]:
+        """The app's answer once admitted and in its turn; else the refusal, at once."""
+        gate = self.gate
+        assert gate is not None
+        try:
+            gate.enter()
+        except OverloadedError as exc:
+            return _refusal(exc, start)
+        try:
+            if not gate.plan.timeout:
+                return gate.run(lambda: self.app(environ, start), None, _client_gone(environ))
+            # The call may outlive its deadline on another thread: it must not read the socket
+            # (the body is read here first) nor answer on it (its start_response is kept).
+            _take_body(environ, self.max_request_size)
+            answer = gate.run(lambda: _Answer(self.app, environ), gate.deadline())
+            start(answer.status, answer.headers)
+            return answer.body
+        except (DeadlineExceededError, ClientGoneError) as exc:
+            return _refusal(exc, start)
+        finally:
+            gate.leave()
 
     def _log(
         self,
@@ -108,6 +144,58 @@ class Edge:
         except Exception:  # logging must never cost a request its answer
             _LOGGED_ERRORS.warning("Request log: cannot log a REST exchange", exc_info=True)
         return [response]
+
+
+class _Answer:
+    """A WSGI app's whole answer, taken on one thread and sent from another."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> None:
+        self.status = "500 INTERNAL SERVER ERROR"
+        self.headers: list[tuple[str, str]] = []
+        body = app(environ, self._start)
+        try:
+            self.body = [b"".join(body)]
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    def _start(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        self.status, self.headers = status, headers
+        return _no_write
+
+
+def _no_write(data: bytes) -> None:
+    raise RuntimeError("write() is not supported")
+
+
+def _refusal(error: SeldonError, start: StartResponse) -> list[bytes]:
+    """Overloaded (503, Retry-After), past the deadline (504) or the client gone (499)."""
+    headers = [("Content-Type", JSON)]
+    if isinstance(error, OverloadedError):
+        headers.append(("Retry-After", str(error.retry_after)))
+    start(f"{error.status_code} {_PHRASES.get(error.status_code, 'Error')}", headers)
+    return [json_codec.status_body(error)]
+
+
+_PHRASES = {503: "SERVICE UNAVAILABLE", 504: "GATEWAY TIMEOUT", 499: "CLIENT CLOSED REQUEST"}
+
+
+def _client_gone(environ: dict[str, Any]) -> Callable[[], bool] | None:
+    """Whether the client has closed its connection (it sent its request and left)."""
+    sock = environ.get("gunicorn.socket")
+    if sock is None:
+        return None
+
+    def gone() -> bool:
+        try:
+            return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except (BlockingIOError, InterruptedError, ValueError):  # no data yet; TLS cannot peek
+            return False
+        except OSError:
+            return True
+
+    return gone
 
 
 # The endpoints whose payloads are logged (health, metadata and the like are not).

@@ -30,18 +30,21 @@ def serve(plan: ServingPlan, index: int) -> int:
     """
     from seldon_server.grpc.interceptor import make_interceptor
     from seldon_server.grpc.server import GrpcOptions, build_server
+    from seldon_server.load.gate import grpc_plan, make_gate
 
     settings = plan.settings
     services = start_services(plan)
     where = address(settings.bind_address, plan.grpc_port)
+    gate_plan = grpc_plan(settings)
     options = GrpcOptions(
         address=where,
-        threads=settings.grpc_threads,
+        threads=gate_plan.threads,
         max_message_size=settings.grpc_max_message_size,
         reuse_port=True,
         metadata=plan.metadata,
         interceptors=(make_interceptor(services.recorder, services.tracer),),
         payload_log=services.payload_log,
+        gate=make_gate(gate_plan, "grpc"),
     )
     server = build_server(services.dispatcher, options)
     server.server.start()

@@ -16,6 +16,7 @@ from gunicorn.arbiter import Arbiter
 from gunicorn.errors import HaltServer
 
 from seldon_server import metrics
+from seldon_server.load.gate import make_gate, rest_plan
 from seldon_server.rest.app import RestOptions, create_app
 from seldon_server.serving.exit_codes import ExitCode
 from seldon_server.serving.instrumentation import install_rest_tracing
@@ -49,7 +50,8 @@ def serve(plan: ServingPlan) -> int:
 
 def gunicorn_options(settings: Settings, grace: float) -> dict[str, Any]:
     """The Gunicorn settings for the REST master, from ours (hooks are added by the app)."""
-    threads = settings.rest_threads
+    # The admitted requests and the threads that refuse the rest (load.gate.rest_plan).
+    threads = rest_plan(settings).threads
     return {
         "bind": [address(settings.bind_address, settings.http_port)],
         "workers": settings.workers,
@@ -186,6 +188,7 @@ def build_app(plan: ServingPlan, services: ProcessServices) -> Flask:
         metadata=plan.metadata,
         observer=services.recorder.observe_request,
         payload_log=services.payload_log,
+        gate=make_gate(rest_plan(settings), "rest"),
     )
     app = create_app(services.dispatcher, options)
     if services.tracer is not None:

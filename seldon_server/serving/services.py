@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seldon_server.dispatch import DispatchConfig, Dispatcher
+from seldon_server.load.batcher import Batcher
 from seldon_server.metrics import DefaultLabels, PrometheusRecorder
 from seldon_server.model.adapter import UserModel
 from seldon_server.request_log import start_payload_log
@@ -71,12 +72,25 @@ def start_services(plan: ServingPlan) -> ProcessServices:
         executor_enabled=settings.executor_enabled,
     )
     services = ProcessServices(Dispatcher(plan.model, config, recorder), recorder)
+    services.dispatcher.batcher = make_batcher(services.dispatcher, settings)
     services.payload_log = start_payload_log(settings)
     if settings.tracing:
         services.tracer = _start_tracer(settings)
     if services.tracer is not None:
         services.dispatcher.user_span = _child_spans(services.tracer)
     return services
+
+
+def make_batcher(dispatcher: Dispatcher, settings: Settings) -> Batcher | None:
+    """The process's batcher when batching is on and the model's predict can be batched (a
+    `predict_raw` or `predict_rest`/`_grpc` hook sees the transport's message: never joined)."""
+    model = dispatcher.model
+    if settings.max_batch_size < 2 or not model.has("predict"):
+        return None
+    if model.has_raw_variant("predict"):
+        logger.warning("--max-batch-size ignored: the model has a raw predict hook")
+        return None
+    return Batcher(dispatcher.predict_rows, settings.max_batch_size, settings.max_batch_time / 1000)
 
 
 def _start_tracer(settings: Settings) -> Any:

@@ -52,8 +52,12 @@ class Echo:
     ("args", "worker_class", "threads"),
     [
         ((), "sync", 1),
-        (("--threads", "4"), "gthread", 4),
+        # 4 run, 12 wait (4 x 4 admitted) and 4 more threads answer the refusals
+        (("--threads", "4"), "gthread", 20),
+        (("--threads", "4", "--max-admitted", "6"), "gthread", 10),
         (("--threads", "4", "--single-threaded"), "sync", 1),
+        # batching: a batch's worth of requests at once, whatever --threads says
+        (("--max-batch-size", "8"), "gthread", 36),
     ],
 )
 def test_gunicorn_worker_class_follows_the_thread_count(

@@ -1,0 +1,1 @@
+"""Load control of a serving process: adaptive batching, admission (shedding) and deadlines."""

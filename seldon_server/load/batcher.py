@@ -1,0 +1,144 @@
+"""Adaptive batching: concurrent predict requests of one process joined into one model call."""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from seldon_server.codecs.message import Message
+from seldon_server.errors import DeadlineExceededError, as_seldon_error
+from seldon_server.load import deadline
+from seldon_server.load.metrics import BatchMetrics
+from seldon_server.load.rows import batch_key
+
+logger = logging.getLogger(__name__)
+
+# requests of one batch key, in order -> one outcome (or error) per request
+CallRows = Callable[[list[Message]], Sequence[Any]]
+
+
+@dataclass(eq=False, slots=True)
+class _Entry:
+    request: Message
+    key: Hashable | None
+    enqueued: float = field(default_factory=time.perf_counter)
+    done: threading.Event = field(default_factory=threading.Event)
+    outcome: Any = None
+    abandoned: bool = False  # its deadline passed while it waited: not run
+
+
+class Batcher:
+    """One thread per process calls predict for batches of the requests that wait for it.
+
+    A batch is called when it holds `max_size` requests, when its first request has waited
+    `max_wait` seconds, or as soon as no other predict request is on its way (being decoded), so
+    a lone request is not delayed. Requests with another batch key, or none, are called alone
+    or with their own kind, in arrival order. Predict is called by this thread only.
+    """
+
+    def __init__(self, call_rows: CallRows, max_size: int, max_wait: float) -> None:
+        self.call_rows = call_rows
+        self.max_size = max_size
+        self.max_wait = max_wait
+        self._queue: queue.SimpleQueue[_Entry] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._coming = 0  # predict requests being decoded, about to be submitted
+        self._owner = 0  # the pid whose thread runs batches (a fork has none)
+        self._metrics: BatchMetrics | None = None
+
+    def expect(self) -> None:
+        """A predict request started decoding: a batch may wait for it."""
+        with self._lock:
+            self._coming += 1
+
+    def submit(self, request: Message) -> Any:
+        """This request's outcome, once its batch has run (after `expect()`).
+
+        Raises:
+            DeadlineExceededError: the request's deadline passed first; it will not run.
+        """
+        entry = _Entry(request, batch_key(request))
+        self._start()
+        self._queue.put(entry)
+        self.arrived()
+        until = deadline.current()
+        if not entry.done.wait(None if until is None else max(0.0, until - time.monotonic())):
+            entry.abandoned = True  # too late if its batch already runs: the result is dropped
+            raise DeadlineExceededError("Request timed out waiting for its batch")
+        if isinstance(entry.outcome, BaseException):
+            raise entry.outcome
+        return entry.outcome
+
+    def arrived(self) -> None:
+        """An expected request was submitted, or failed before it could be."""
+        with self._lock:
+            self._coming -= 1
+
+    def _start(self) -> None:
+        if self._owner == os.getpid():
+            return
+        with self._lock:
+            if self._owner != os.getpid():
+                self._metrics = BatchMetrics()
+                threading.Thread(target=self._run, name="batcher", daemon=True).start()
+                self._owner = os.getpid()
+
+    def _run(self) -> None:
+        while True:
+            batch = self._collect()
+            try:
+                self._call(batch)
+            except BaseException as exc:  # never leave a waiting request without an answer
+                error = as_seldon_error(exc)
+                for entry in batch:
+                    if not entry.done.is_set():
+                        entry.outcome = error
+                        entry.done.set()
+                logger.exception("Batching failed")
+
+    def _collect(self) -> list[_Entry]:
+        first = self._queue.get()
+        batch = [first]
+        until = first.enqueued + self.max_wait
+        while len(batch) < self.max_size:
+            try:
+                batch.append(self._queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            left = until - time.perf_counter()
+            if left <= 0 or self._coming <= 0:
+                break
+            try:  # someone is on the way: wait for the next arrival, up to the batch's time
+                batch.append(self._queue.get(timeout=min(left, 0.001)))
+            except queue.Empty:
+                continue
+        return batch
+
+    def _call(self, batch: list[_Entry]) -> None:
+        called = time.perf_counter()
+        metrics = self._metrics
+        groups: dict[Hashable, list[_Entry]] = {}
+        alone: list[list[_Entry]] = []
+        for entry in batch:
+            if entry.abandoned:
+                continue
+            if metrics is not None:
+                metrics.wait.observe(called - entry.enqueued)
+            if entry.key is None:
+                alone.append([entry])
+            else:
+                groups.setdefault(entry.key, []).append(entry)
+        for group in [*groups.values(), *alone]:
+            if metrics is not None:
+                metrics.size.observe(len(group))
+            outcomes = self.call_rows([entry.request for entry in group])
+            for entry, outcome in zip(group, outcomes, strict=True):
+                entry.outcome = outcome
+                entry.done.set()
