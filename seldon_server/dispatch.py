@@ -252,16 +252,10 @@ class Dispatcher:
         raw = self._raw_hook(hook, native, codec)
         if raw is not None:
             return raw
+        request = codec.decode(native)
         batcher = self.batcher if hook == "predict" else None
         if batcher is None:
-            request = codec.decode(native)
             return self._reply(request, self._call(hook, request, fallback_identity))
-        batcher.expect()
-        try:
-            request = codec.decode(native)
-        except BaseException:
-            batcher.arrived()
-            raise
         return self._reply(request, batcher.submit(request))
 
     def _call(self, hook: str, request: Message, fallback_identity: bool) -> Outcome:

@@ -36,10 +36,10 @@ class _Entry:
 class Batcher:
     """One thread per process calls predict for batches of the requests that wait for it.
 
-    A batch is called when it holds `max_size` requests, when its first request has waited
-    `max_wait` seconds, or as soon as no other predict request is on its way (being decoded), so
-    a lone request is not delayed. Requests with another batch key, or none, are called alone
-    or with their own kind, in arrival order. Predict is called by this thread only.
+    A batch is called when it holds `max_size` requests or when its first request has waited
+    `max_wait` seconds (a lone request waits that long; under load the next batch gathers while
+    the model runs the last one). Requests with another batch key are called with their own kind,
+    those without one alone, in arrival order. Predict is called by this thread only.
     """
 
     def __init__(self, call_rows: CallRows, max_size: int, max_wait: float) -> None:
@@ -48,17 +48,11 @@ class Batcher:
         self.max_wait = max_wait
         self._queue: queue.SimpleQueue[_Entry] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._coming = 0  # predict requests being decoded, about to be submitted
         self._owner = 0  # the pid whose thread runs batches (a fork has none)
         self._metrics: BatchMetrics | None = None
 
-    def expect(self) -> None:
-        """A predict request started decoding: a batch may wait for it."""
-        with self._lock:
-            self._coming += 1
-
     def submit(self, request: Message) -> Any:
-        """This request's outcome, once its batch has run (after `expect()`).
+        """This request's outcome, once its batch has run.
 
         Raises:
             DeadlineExceededError: the request's deadline passed first; it will not run.
@@ -66,7 +60,6 @@ class Batcher:
         entry = _Entry(request, batch_key(request))
         self._start()
         self._queue.put(entry)
-        self.arrived()
         until = deadline.current()
         if not entry.done.wait(None if until is None else max(0.0, until - time.monotonic())):
             entry.abandoned = True  # too late if its batch already runs: the result is dropped
@@ -74,11 +67,6 @@ class Batcher:
         if isinstance(entry.outcome, BaseException):
             raise entry.outcome
         return entry.outcome
-
-    def arrived(self) -> None:
-        """An expected request was submitted, or failed before it could be."""
-        with self._lock:
-            self._coming -= 1
 
     def _start(self) -> None:
         if self._owner == os.getpid():
@@ -107,18 +95,12 @@ class Batcher:
         batch = [first]
         until = first.enqueued + self.max_wait
         while len(batch) < self.max_size:
-            try:
-                batch.append(self._queue.get_nowait())
-                continue
-            except queue.Empty:
-                pass
             left = until - time.perf_counter()
-            if left <= 0 or self._coming <= 0:
-                break
-            try:  # someone is on the way: wait for the next arrival, up to the batch's time
-                batch.append(self._queue.get(timeout=min(left, 0.001)))
+            try:
+                entry = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
             except queue.Empty:
-                continue
+                break
+            batch.append(entry)
         return batch
 
     def _call(self, batch: list[_Entry]) -> None:
