@@ -291,7 +291,9 @@ class Settings:
     )
     threads: int = option(
         "--threads", env="GUNICORN_THREADS", parse=_int_range(1), default=1,
-        help="threads per gunicorn worker (more than 1 selects the gthread worker)", metavar="N",
+        help="requests a gunicorn worker runs at once (more than 1 selects the gthread worker, "
+             "whose extra threads hold admitted requests waiting their turn, see --max-admitted)",
+        metavar="N",
     )
     max_requests: int = option(
         "--max-requests", env="GUNICORN_MAX_REQUESTS", parse=_int_range(0), default=0,
@@ -336,7 +338,8 @@ class Settings:
     )
     grpc_threads: int = option(
         "--grpc-threads", env="GRPC_THREADS", parse=_int_range(1), default=1,
-        help="thread pool size of each gRPC worker", metavar="N",
+        help="calls each gRPC worker runs at once (its pool also holds the admitted calls "
+             "waiting their turn, see --max-admitted)", metavar="N",
     )
     grpc_workers: int = option(
         "--grpc-workers", env="GRPC_WORKERS", parse=_int_range(0), default=1,
