@@ -14,6 +14,9 @@ PACKAGE = "seldon_server.proto"
 # prediction.proto is compiled as "proto/prediction.proto" (relative to the repository root):
 # that is the file name the original registers, and gRPC reflection clients ask for it.
 PREDICTION = "proto/prediction.proto"
+# The Open Inference Protocol proto is compiled by its bare file name, the one its other servers
+# register, from proto/ alone (with the root on the path too it would be named proto/...).
+OPEN_INFERENCE = "grpc_predict_v2.proto"
 SOURCES = [
     "tensorflow/core/framework/tensor.proto",
     "tensorflow/core/framework/tensor_shape.proto",
@@ -36,9 +39,15 @@ def _rewrite_imports(text: str) -> str:
         rf"\g<1>{PACKAGE}.\g<2>",
         text,
     )
-    return re.sub(
+    text = re.sub(
         r"^from proto import prediction_pb2 as",
         f"from {PACKAGE} import prediction_pb2 as",
+        text,
+        flags=re.M,
+    )
+    return re.sub(
+        r"^import grpc_predict_v2_pb2 as",
+        f"from {PACKAGE} import grpc_predict_v2_pb2 as",
         text,
         flags=re.M,
     )
@@ -61,6 +70,17 @@ def generate(out_dir: Path) -> None:
             raise SystemExit(f"protoc failed on {PREDICTION}")
         if protoc.main([*args, *SOURCES]) != 0:
             raise SystemExit("protoc failed on the tensorflow protos")
+        open_inference = [
+            "protoc",
+            f"-I{PROTO_DIR}",
+            f"-I{include}",
+            f"--python_out={tmp}",
+            f"--pyi_out={tmp}",
+            f"--grpc_python_out={tmp}",
+            OPEN_INFERENCE,
+        ]
+        if protoc.main(open_inference) != 0:
+            raise SystemExit(f"protoc failed on {OPEN_INFERENCE}")
         for path in sorted(Path(tmp).rglob("*.py*")):
             relative = path.relative_to(tmp)
             if relative.parts[0] == "proto":  # proto/prediction_pb2*.py -> the package root
