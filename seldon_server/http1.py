@@ -36,6 +36,9 @@ class HttpTlsError(HttpError):
 class Response:
     status: int
     body: bytes
+    # The header fields, names lowercased; the dict the parser builds anyway, so keeping it
+    # costs nothing per request (a caller reads e.g. `retry-after` from a refusal).
+    headers: dict[bytes, bytes]
 
 
 def split_host(host: str, tls: bool) -> tuple[str, int]:
@@ -179,7 +182,7 @@ class Connection:
             fields[b"connection"] = b"close"
         if b"close" in fields.get(b"connection", b"").lower():
             self.close()
-        return Response(status, body)
+        return Response(status, body, fields)
 
     def _read_head(self, deadline: float) -> tuple[int, dict[bytes, bytes]]:
         while (end := self._buffer.find(b"\r\n\r\n")) < 0:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import ssl
+import time
 from collections.abc import Callable
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any, Protocol
 
@@ -17,22 +20,47 @@ from seldon_server.batch.config import BatchConfig
 from seldon_server.proto import prediction_pb2_grpc
 
 # Retryable gRPC codes: the server is down or restarting (UNAVAILABLE, or CANCELLED when it
-# stops with our call in flight: this client never cancels a call itself), or our per-request
-# timeout expired. Every other code is the server's considered answer and is not retried.
+# stops with our call in flight: this client never cancels a call itself), our per-request
+# timeout expired, or the server shed load (RESOURCE_EXHAUSTED, "Server overloaded"). gRPC also
+# maps a message over the server's size limit to RESOURCE_EXHAUSTED; retrying that cannot help,
+# but --retries bounds the waste. Every other code is the server's considered answer.
 RETRYABLE_GRPC = frozenset(
-    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED}
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    }
 )
+# Answers that mean "busy, come back later": the server's load shedding (503 with Retry-After,
+# gRPC RESOURCE_EXHAUSTED) and rate limiting by a proxy in front of it (429).
+OVERLOADED_HTTP = frozenset({HTTPStatus.SERVICE_UNAVAILABLE, HTTPStatus.TOO_MANY_REQUESTS})
+# The longest Retry-After honoured: a confused proxy's "come back tomorrow" must not park a
+# worker; past it the usual attempts and backoff decide.
+MAX_RETRY_AFTER = 60.0
 _MAX_REASON = 2000
 _UNLIMITED = -1
 
 
 class CallError(Exception):
-    """A failed request: `reason` goes into the error line, `retryable` decides a new attempt."""
+    """A failed request: `reason` goes into the error line, `retryable` decides a new attempt.
 
-    def __init__(self, reason: str, retryable: bool) -> None:
+    `overloaded` marks a refusal for load (counted in the summary); `retry_after` is the
+    server's requested wait in seconds (HTTP Retry-After), if it gave a usable one.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        retryable: bool,
+        overloaded: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
+        self.overloaded = overloaded
+        self.retry_after = retry_after
 
 
 class Client(Protocol):
@@ -95,8 +123,7 @@ class RestClient:
         except http1.HttpError as exc:
             raise CallError(f"connection error: {exc}", retryable=True) from None
         if response.status != 200:
-            reason = f"HTTP {_status_text(response.status)}: {_snippet(response.body)}"
-            raise CallError(reason, retryable=response.status >= 500)
+            raise _http_error(response)
         return _json_object(response.body)
 
     def close(self) -> None:
@@ -112,10 +139,38 @@ def _tls_context(verify: bool) -> ssl.SSLContext:
     return context
 
 
+def _http_error(response: http1.Response) -> CallError:
+    reason = f"HTTP {_status_text(response.status)}: {_snippet(response.body)}"
+    if response.status not in OVERLOADED_HTTP:
+        return CallError(reason, retryable=response.status >= 500)
+    wait = retry_after(response.headers.get(b"retry-after"), time.time())
+    return CallError(reason, retryable=True, overloaded=True, retry_after=wait)
+
+
+def retry_after(value: bytes | None, now: float) -> float | None:
+    """Seconds to wait from a Retry-After value (delay-seconds or an HTTP-date, RFC 9110 10.2.3)
+    at wall-clock time `now`, at most MAX_RETRY_AFTER; None when absent or unparsable, so the
+    usual backoff applies."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        # A long digit string is past the cap anyway (and int() refuses a very long one).
+        return MAX_RETRY_AFTER if len(value) > 5 else min(MAX_RETRY_AFTER, float(int(value)))
+    try:
+        when = parsedate_to_datetime(value.decode("latin-1"))
+    except (ValueError, TypeError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000" in the date: an HTTP-date is always GMT
+        when = when.replace(tzinfo=UTC)
+    return min(MAX_RETRY_AFTER, max(0.0, when.timestamp() - now))
+
+
 def _call_error(exc: grpc.RpcError) -> CallError:
     code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
     details = (exc.details() if isinstance(exc, grpc.Call) else str(exc)) or "(no details)"
-    return CallError(f"gRPC {code.name}: {details}", code in RETRYABLE_GRPC)
+    overloaded = code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    return CallError(f"gRPC {code.name}: {details}", code in RETRYABLE_GRPC, overloaded)
 
 
 def _status_text(code: int) -> str:

@@ -86,8 +86,9 @@ OPTIONS: tuple[Option, ...] = (
            "Number of parallel request workers (each keeps one connection)", convert=int),
     Option("retries", "--retries", "-r", "SELDON_BATCH_RETRIES", 3,
            "Attempts per request (as the original: the total, not extra ones) for connection "
-           "errors, timeouts, HTTP 5xx and gRPC UNAVAILABLE/CANCELLED/DEADLINE_EXCEEDED; never "
-           "for other answers such as HTTP 4xx", convert=int),
+           "errors, timeouts, HTTP 5xx and 429 and gRPC UNAVAILABLE/CANCELLED/DEADLINE_EXCEEDED/"
+           "RESOURCE_EXHAUSTED; never for other answers such as HTTP 400. An overloaded server's "
+           "Retry-After is honoured, up to 60 s", convert=int),
     Option("input_data_path", "--input-data-path", "-i", "SELDON_BATCH_INPUT_DATA_PATH",
            Path("/assets/input-data.txt"), "The input file, one request per line", convert=Path),
     Option("output_data_path", "--output-data-path", "-o", "SELDON_BATCH_OUTPUT_DATA_PATH", None,

@@ -44,6 +44,7 @@ class Summary:
     batch_id: str
     error: str = ""
     shard: str = ""  # "shard 1 of 3" in a sharded run
+    overloaded: int = 0  # attempts the server refused for load, then retried
 
     @property
     def rows_per_second(self) -> float:
@@ -53,8 +54,11 @@ class Summary:
         """The one-line summary printed at the end of every run."""
         kept = f", {self.kept} kept from an earlier run" if self.kept else ""
         shard = f"{self.shard}: " if self.shard else ""
+        # Why a run was slow: the server shed load and the client waited as it asked.
+        busy = f"; overloaded answers retried: {self.overloaded}" if self.overloaded else ""
+        counts = f"ok {self.ok}, failed {self.failed}{kept}{busy}"
         return (
-            f"{shard}{self.ok + self.failed} lines: ok {self.ok}, failed {self.failed}{kept}; "
+            f"{shard}{self.ok + self.failed} lines: {counts}; "
             f"elapsed {self.elapsed:.2f} s, {self.rows_per_second:.1f} rows/s; "
             f"output {self.output}; exit {int(self.exit_code)} ({self.exit_code.name})"
         )
@@ -308,4 +312,5 @@ class _Pipeline:
             self.batch_id,
             self.error,
             _shard_label(self.config),
+            self.processor.overloaded,
         )

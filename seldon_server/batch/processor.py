@@ -82,6 +82,7 @@ class Processor:
             config.data_type, config.payload_type, config.method, batch_id
         )
         self._failures = 0
+        self.overloaded = 0  # attempts refused for load (503, 429, RESOURCE_EXHAUSTED), retried
         self._lock = threading.Lock()
 
     def process(self, lines: list[Line]) -> Generator[Effect, Any, list[Outcome]]:
@@ -158,11 +159,28 @@ class Processor:
                         exc.reason = f"{exc.reason} (after {attempt} attempts)"
                         exc.args = (exc.reason,)
                     raise
-                delay = self.backoff(attempt)
+                delay = self.retry_delay(attempt, exc)
                 logger.debug("attempt %d/%d failed: %s; retrying in %.2f s",
                              attempt, attempts, exc.reason, delay)  # fmt: skip
             yield Sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def retry_delay(self, attempt: int, exc: CallError) -> float:
+        """The backoff, or the server's Retry-After when that is longer; counts overloads."""
+        delay = self.backoff(attempt)
+        if exc.retry_after is not None:
+            delay = max(delay, exc.retry_after)
+        if exc.overloaded:
+            self._count_overloaded(exc.reason, delay)
+        return delay
+
+    def _count_overloaded(self, reason: str, delay: float) -> None:
+        with self._lock:
+            self.overloaded += 1
+            first = self.overloaded == 1
+        if first:  # once: an overloaded server refuses many attempts, the summary counts them
+            logger.warning("the server is overloaded (%s); retrying in %.2f s, and counting "
+                           "further overloaded answers in the summary", reason, delay)  # fmt: skip
 
     def backoff(self, attempt: int) -> float:
         """Delay before attempt `attempt + 1`: doubling from --retry-backoff, 50-100% jitter."""

@@ -22,7 +22,9 @@ from seldon_server.proto import prediction_pb2, prediction_pb2_grpc
 
 # A fault plan maps the n-th request (0-based, counted per server) to what happens to it:
 # None (answer normally), "reset" (drop the connection), ("status", code), ("sleep", seconds),
-# ("reply", body) (answer 200 with that body; REST only).
+# ("reply", body) (answer 200 with that body; REST only), ("busy", (status, retry_after)) (shed
+# load as the model server does: REST answers `status` with the Retry-After value if not None,
+# gRPC RESOURCE_EXHAUSTED).
 Fault = str | tuple[str, Any] | None
 FaultPlan = Callable[[int, dict[str, Any]], Fault]
 
@@ -38,6 +40,7 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass
@@ -98,9 +101,12 @@ def _product(shape: list[int]) -> int:
     return result
 
 
-def _seldon_error(message: str) -> bytes:
-    status = {"code": -1, "info": message, "reason": "MICROSERVICE_BAD_DATA", "status": 1}
+def _seldon_error(message: str, reason: str = "MICROSERVICE_BAD_DATA") -> bytes:
+    status = {"code": -1, "info": message, "reason": reason, "status": 1}
     return json.dumps({"status": status}, sort_keys=True, separators=(",", ":")).encode()
+
+
+OVERLOADED_INFO = "Server overloaded: 4 requests already admitted in this process; retry later"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -141,6 +147,11 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(fault, tuple) and fault[0] == "reply":
             self._send(200, json.dumps(fault[1]).encode())
             return
+        if isinstance(fault, tuple) and fault[0] == "busy":
+            code, retry_after = fault[1]
+            extra = {} if retry_after is None else {"Retry-After": retry_after}
+            self._send(code, _seldon_error(OVERLOADED_INFO, "MICROSERVICE_OVERLOADED"), extra=extra)
+            return
         self._answer(body)
 
     def _answer(self, body: dict[str, Any]) -> None:
@@ -155,10 +166,18 @@ class _Handler(BaseHTTPRequestHandler):
         # The wrapper's jsonify: sorted keys, compact separators.
         self._send(200, json.dumps(reply, sort_keys=True, separators=(",", ":")).encode())
 
-    def _send(self, code: int, payload: bytes, kind: str = "application/json") -> None:
+    def _send(
+        self,
+        code: int,
+        payload: bytes,
+        kind: str = "application/json",
+        extra: dict[str, str] | None = None,
+    ) -> None:
         try:
             self.send_response(code)
             self.send_header("Content-Type", kind)
+            for name, value in (extra or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
@@ -237,6 +256,8 @@ class _EchoServicer(prediction_pb2_grpc.SeldonServicer):
             context.abort(fault[1], f"injected {fault[1].name}")
         elif fault == "reset":
             context.abort(grpc.StatusCode.UNAVAILABLE, "injected connection drop")
+        elif isinstance(fault, tuple) and fault[0] == "busy":
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, OVERLOADED_INFO)
 
     def Predict(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._fault(request, context, "Predict")

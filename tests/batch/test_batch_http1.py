@@ -247,3 +247,12 @@ def test_post_many_tells_repeated_answers_from_different_ones(scripted: list[Scr
         (200, b"{}"), (200, b"{}"), (200, b"{}"), (503, b"busy"), (200, b"{}"), (503, b"busy"),
         (503, b"busy"),
     ]  # fmt: skip
+
+
+def test_the_response_keeps_its_header_fields(scripted: list[Scripted]) -> None:
+    refusal = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 2\r\n\r\n{}"
+    server = _serve(scripted, (refusal, False))
+    with Connection(server.host, None, 5.0) as conn:
+        response = conn.post("/p", b"", b"x")
+    assert (response.status, response.body) == (503, b"{}")
+    assert response.headers[b"retry-after"] == b"1"  # names lowercased, values stripped
