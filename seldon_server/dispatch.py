@@ -61,6 +61,8 @@ class TransportCodec(Protocol):
 
     # hook -> its deprecated per-transport form (predict -> predict_rest), called before *_raw
     legacy_hooks: Mapping[str, str]
+    # whether *_raw hooks see this transport's requests (V2 requests always go to the hooks)
+    serves_raw_hooks: bool
 
     def decode(self, native: Any) -> Message: ...
 
@@ -307,7 +309,7 @@ class Dispatcher:
         """Predict for requests in hand (a Kafka batch): those that share a batch key in calls
         of up to `max_size` requests, the others alone; one reply or error per request."""
         self._check_ready()
-        if self.model.has_raw_variant("predict"):
+        if self.model.has_raw_variant("predict") and codec.serves_raw_hooks:
             return [_answer(self.predict, native, codec) for native in natives]
         decoded = [_answer(codec.decode, native) for native in natives]
         keys = [rows.batch_key(m) if isinstance(m, Message) else None for m in decoded]
@@ -326,7 +328,7 @@ class Dispatcher:
 
     def _raw_hook(self, hook: str, native: Any, codec: TransportCodec) -> Raw | None:
         """The deprecated per-transport hook, else `<hook>_raw`, given the native request."""
-        if not self.model.has_raw_variant(hook):
+        if not self.model.has_raw_variant(hook) or not codec.serves_raw_hooks:
             return None
         legacy = codec.legacy_hooks[hook]
         if self.model.has(legacy):

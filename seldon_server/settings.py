@@ -372,6 +372,11 @@ class Settings:
         help="graph node name (requestPath key, metrics model_name)", metavar="NAME",
         shown_default="unset",
     )
+    model_name: str = option(
+        "--model-name", env="MODEL_NAME", parse=_raw, default="",
+        help="the model's name in V2 (Open Inference Protocol) paths and answers",
+        metavar="NAME", shown_default="PREDICTIVE_UNIT_ID, else the class name",
+    )
     predictive_unit_image: str = option(
         env="PREDICTIVE_UNIT_IMAGE", parse=_raw, default="",
         help="container image (requestPath value, metrics and metadata name/version)",

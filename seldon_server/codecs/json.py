@@ -287,6 +287,8 @@ def _legacy_native(hook: str, native: Any) -> Any:
 class RestCodec:
     """The REST side of dispatch: JSON objects, with ints kept as ints; feedback as protobuf."""
 
+    serves_raw_hooks = True
+
     legacy_hooks: Mapping[str, str] = hook_forms("rest")
     decode = staticmethod(decode)
     decode_feedback = staticmethod(proto_codec.decode_feedback)

@@ -299,6 +299,8 @@ def _encode_raw(value: Any) -> bytes:
 class GrpcCodec:
     """The gRPC side of dispatch: protobuf requests, or SeldonMessages still in their bytes."""
 
+    serves_raw_hooks = True
+
     legacy_hooks: Mapping[str, str] = hook_forms("grpc")
     take_raw_metrics = staticmethod(take_raw_metrics)
     decode_feedback = staticmethod(decode_feedback)

@@ -16,8 +16,11 @@ from grpc_reflection.v1alpha import reflection
 from seldon_server.codecs.proto import parse_problem
 from seldon_server.dispatch import Dispatcher
 from seldon_server.grpc.servicer import SeldonServicer, abort_undecodable
+from seldon_server.grpc.v2_servicer import SERVICE_NAME as V2_SERVICE_NAME
+from seldon_server.grpc.v2_servicer import InferenceServicer
+from seldon_server.inference import InferenceService
 from seldon_server.load.gate import Gate
-from seldon_server.proto import prediction_pb2
+from seldon_server.proto import grpc_predict_v2_pb2_grpc, prediction_pb2
 from seldon_server.request_log.log import PayloadLog
 
 SERVICES = ("Generic", "Model", "Router", "Transformer", "OutputTransformer", "Combiner", "Seldon")
@@ -35,6 +38,7 @@ class GrpcOptions:
     interceptors: tuple[grpc.ServerInterceptor, ...] = ()  # tracing, request metrics
     payload_log: PayloadLog | None = None  # request logging
     gate: Gate | None = None  # admission and deadlines; `threads` then includes its waiting room
+    inference: InferenceService | None = None  # the V2 service, when set
 
 
 @dataclass
@@ -42,10 +46,11 @@ class GrpcServer:
     server: grpc.Server
     health: health.HealthServicer
     port: int
+    services: tuple[str, ...] = SERVICE_NAMES  # the served names health reports on
 
     def mark_serving(self) -> None:
         """Report SERVING on the health service once the model has loaded."""
-        for name in ("", *SERVICE_NAMES):
+        for name in ("", *self.services):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
     def mark_not_serving(self) -> None:
@@ -69,17 +74,22 @@ def build_server(dispatcher: Dispatcher, options: GrpcOptions) -> GrpcServer:
     )
     servicer = SeldonServicer(dispatcher, options.metadata, options.payload_log, options.gate)
     _register(server, servicer)
+    names = SERVICE_NAMES
+    if options.inference is not None:
+        v2 = InferenceServicer(options.inference, options.gate)
+        grpc_predict_v2_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(v2, server)
+        names = (*names, V2_SERVICE_NAME)
     health_servicer = health.HealthServicer()
-    for name in ("", *SERVICE_NAMES):
+    for name in ("", *names):
         health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        (*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
     port = server.add_insecure_port(options.address)
     if port == 0:
         raise OSError(f"cannot bind gRPC address {options.address}")
-    return GrpcServer(server, health_servicer, port)
+    return GrpcServer(server, health_servicer, port, names)
 
 
 class _Undecodable:

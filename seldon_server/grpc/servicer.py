@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 
@@ -25,6 +25,7 @@ from seldon_server.request_log.log import PayloadLog
 logger = logging.getLogger(__name__)
 CODEC = proto_codec.GRPC_CODEC
 PUID_KEY = "seldon-puid"
+T = TypeVar("T")
 
 
 class InvalidMessage(BadDataError):
@@ -118,25 +119,31 @@ class SeldonServicer:
             return reply
         if log is not None:
             _log_call(log, context, request, lambda: _failure_payload(error))
-        code = grpc_code_name(error.status_code, error.grpc_code)
-        context.abort(getattr(grpc.StatusCode, code), error.message)
+        abort_with(context, error)
 
     def _run(
         self, operation: Callable[[Any, Any], Reply], request: Any, context: grpc.ServicerContext
     ) -> Reply:
-        """The operation once admitted, in its turn and by its deadline (the client's, or the
-        request timeout's); not run if the client cancelled while it waited."""
-        gate = self.gate
-        if gate is None:
-            return operation(request, CODEC)
-        gate.enter()
-        try:
-            deadline = gate.deadline(context.time_remaining())
-            return gate.run(
-                lambda: operation(request, CODEC), deadline, lambda: not context.is_active()
-            )
-        finally:
-            gate.leave()
+        return gated(self.gate, context, lambda: operation(request, CODEC))
+
+
+def gated(gate: Gate | None, context: grpc.ServicerContext, call: Callable[[], T]) -> T:
+    """`call()` once admitted, in its turn and by its deadline (the client's, or the request
+    timeout's); not run if the client cancelled while it waited."""
+    if gate is None:
+        return call()
+    gate.enter()
+    try:
+        deadline = gate.deadline(context.time_remaining())
+        return gate.run(call, deadline, lambda: not context.is_active())
+    finally:
+        gate.leave()
+
+
+def abort_with(context: grpc.ServicerContext, error: SeldonError) -> None:
+    """A failure as its gRPC status, the message in the details."""
+    code = grpc_code_name(error.status_code, error.grpc_code)
+    context.abort(getattr(grpc.StatusCode, code), error.message)
 
 
 def abort_undecodable(context: grpc.ServicerContext, problem: str) -> None:

@@ -11,12 +11,14 @@ from seldon_server.codecs import json as json_codec
 from seldon_server.codecs.message import Raw, Reply
 from seldon_server.dispatch import Dispatcher
 from seldon_server.errors import BadMetadataError, ModelNotReadyError
+from seldon_server.inference import InferenceService
 from seldon_server.load.gate import Gate
 from seldon_server.request_log.log import PayloadLog
 from seldon_server.rest.edge import Edge, Observer
 from seldon_server.rest.errors import error_response, register_error_handlers
 from seldon_server.rest.openapi import openapi_document
 from seldon_server.rest.requests import read_body
+from seldon_server.rest.v2 import V2_ROUTES, add_v2_routes
 
 JSON = "application/json"
 REST = json_codec.REST_CODEC
@@ -32,6 +34,7 @@ class RestOptions:
     observer: Observer | None = None  # (endpoint, status, seconds) per request, for metrics
     payload_log: PayloadLog | None = None  # request logging, when a sink is set
     gate: Gate | None = None  # admission and deadlines
+    inference: InferenceService | None = None  # the V2 routes, when set
 
 
 # (rule, endpoint, methods): the original's paths; GET on the bare paths takes ?json=.
@@ -67,8 +70,10 @@ def create_app(dispatcher: Dispatcher, options: RestOptions | None = None) -> Fl
     views = _Views(dispatcher, options)
     for rule, endpoint, methods in ROUTES:
         app.add_url_rule(rule, endpoint, getattr(views, endpoint), methods=list(methods))
+    if options.inference is not None:
+        add_v2_routes(app, options.inference, options.max_request_size)
     register_error_handlers(app, debug=options.debug)
-    endpoints = {rule: endpoint for rule, endpoint, _ in ROUTES}
+    endpoints = {rule: endpoint for rule, endpoint, _ in (*ROUTES, *V2_ROUTES) if "<" not in rule}
     app.wsgi_app = Edge(  # type: ignore[method-assign]
         app.wsgi_app,
         endpoints,

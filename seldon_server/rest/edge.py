@@ -22,6 +22,7 @@ from seldon_server.load.gate import Gate
 from seldon_server.puid import new_puid
 from seldon_server.request_log.events import JSON, Payload
 from seldon_server.request_log.log import PayloadLog
+from seldon_server.rest.v2 import INFER_ENDPOINT, v2_endpoint
 
 # Plain WSGI rather than Flask hooks: every response passes here, errors included, and it costs a
 # few attribute lookups instead of Flask's per-hook dispatch on the hot path.
@@ -57,7 +58,6 @@ class Edge:
         self.logged = {
             path: name == "SendFeedback" for path, name in endpoints.items() if name in LOGGED
         }
-        self.gated = frozenset(self.logged) if gate is not None else frozenset()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -74,7 +74,9 @@ class Edge:
                 return start_response(status, headers)
             return start_response(status, headers, exc_info)
 
-        feedback = self.logged.get(environ.get("PATH_INFO", "")) if self.payload_log else None
+        path = environ.get("PATH_INFO", "")
+        model_call = path in self.logged or _is_v2_infer(path)  # feedback, or a model's answer
+        feedback = self.logged.get(path, False) if self.payload_log and model_call else None
         logging = feedback is not None and environ.get("REQUEST_METHOD") in ("GET", "POST")
         if logging:
             try:
@@ -87,14 +89,14 @@ class Edge:
                 logging = False
             else:
                 extra.append((PUID_HEADER, puid))
-        if environ.get("PATH_INFO") in self.gated:
+        if self.gate is not None and model_call:
             body = self._gated(environ, start)
         else:
             body = self.app(environ, start)
         if logging:
             body = self._log(request, puid, bool(feedback), body, content_types)
         if self.observer is not None and statuses:
-            endpoint = self.endpoints.get(environ.get("PATH_INFO", ""), "unknown")
+            endpoint = self.endpoints.get(path) or v2_endpoint(path) or "unknown"
             self.observer(endpoint, int(statuses[-1][:3]), time.perf_counter() - started)
         return body
 
@@ -179,6 +181,10 @@ def _refusal(error: SeldonError, start: StartResponse) -> list[bytes]:
 
 
 _PHRASES = {503: "SERVICE UNAVAILABLE", 504: "GATEWAY TIMEOUT", 499: "CLIENT CLOSED REQUEST"}
+
+
+def _is_v2_infer(path: str) -> bool:
+    return path.startswith("/v2/models/") and v2_endpoint(path) == INFER_ENDPOINT
 
 
 def _client_gone(environ: dict[str, Any]) -> Callable[[], bool] | None:

@@ -13,6 +13,7 @@ from seldon_server.serving.services import (
     address,
     load_model,
     log_load_failure,
+    make_inference,
     start_services,
     stop_services,
 )
@@ -45,6 +46,7 @@ def serve(plan: ServingPlan, index: int) -> int:
         interceptors=(make_interceptor(services.recorder, services.tracer),),
         payload_log=services.payload_log,
         gate=make_gate(gate_plan, "grpc"),
+        inference=make_inference(plan, services.dispatcher),
     )
     server = build_server(services.dispatcher, options)
     server.server.start()

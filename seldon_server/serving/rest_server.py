@@ -28,6 +28,7 @@ from seldon_server.serving.services import (
     address,
     load_model,
     log_load_failure,
+    make_inference,
     start_services,
     stop_services,
 )
@@ -189,6 +190,7 @@ def build_app(plan: ServingPlan, services: ProcessServices) -> Flask:
         observer=services.recorder.observe_request,
         payload_log=services.payload_log,
         gate=make_gate(rest_plan(settings), "rest"),
+        inference=make_inference(plan, services.dispatcher),
     )
     app = create_app(services.dispatcher, options)
     if services.tracer is not None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seldon_server.dispatch import DispatchConfig, Dispatcher
+from seldon_server.inference import InferenceService, identity, model_name
 from seldon_server.load.batcher import Batcher
 from seldon_server.metrics import DefaultLabels, PrometheusRecorder
 from seldon_server.model.adapter import UserModel
@@ -79,6 +80,13 @@ def start_services(plan: ServingPlan) -> ProcessServices:
     if services.tracer is not None:
         services.dispatcher.user_span = _child_spans(services.tracer)
     return services
+
+
+def make_inference(plan: ServingPlan, dispatcher: Dispatcher) -> InferenceService:
+    """The V2 service of a serving process: the same model, under its V2 name."""
+    settings = plan.settings
+    name = model_name(settings.model_name, settings.predictive_unit_id, settings.interface_name)
+    return InferenceService(dispatcher, identity(name, plan.metadata), settings.service_type)
 
 
 def make_batcher(dispatcher: Dispatcher, settings: Settings) -> Batcher | None:
