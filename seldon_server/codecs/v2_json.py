@@ -36,6 +36,11 @@ _ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
 _DIGITS = re.compile(r"[0-9]+")
 
 
+def error_body(message: str) -> bytes:
+    """A failure as the protocol words it: `{"error": "..."}`."""
+    return json_codec.dumps({"error": message})
+
+
 def parse_body(body: bytes, header_length: str | int | None = None) -> InferenceRequest:
     """A request body, JSON alone or JSON then binary tensors, -> the request."""
     header, binary = split_body(body, header_length)

@@ -102,6 +102,8 @@ def _fast(data: Any, target: np.dtype[Any], where: str) -> np.ndarray | None:
 
 
 def _to_float(values: np.ndarray, target: np.dtype[Any], where: str) -> np.ndarray:
+    if target.itemsize == 8:  # nothing a JSON number holds overflows a double: no checks
+        return values.astype(target, copy=False)
     with np.errstate(over="ignore", invalid="ignore"):
         out = values.astype(target, copy=False)
     # Only a narrowing cast (to FP16 or FP32) can turn a finite value into an infinity.

@@ -76,7 +76,7 @@ def build_server(dispatcher: Dispatcher, options: GrpcOptions) -> GrpcServer:
     _register(server, servicer)
     names = SERVICE_NAMES
     if options.inference is not None:
-        v2 = InferenceServicer(options.inference, options.gate)
+        v2 = InferenceServicer(options.inference, options.gate, options.payload_log)
         grpc_predict_v2_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(v2, server)
         names = (*names, V2_SERVICE_NAME)
     health_servicer = health.HealthServicer()

@@ -2,28 +2,42 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
 import grpc
 
 from seldon_server.codecs import v2_proto
+from seldon_server.codecs.proto_json import message_json
+from seldon_server.codecs.v2_json import error_body
 from seldon_server.errors import SeldonError, as_seldon_error
-from seldon_server.grpc.servicer import abort_with, gated
+from seldon_server.grpc.servicer import PUID_KEY, abort_with, gated
 from seldon_server.inference import InferenceService
 from seldon_server.load.gate import Gate
 from seldon_server.proto import grpc_predict_v2_pb2 as pb
+from seldon_server.puid import new_puid
+from seldon_server.request_log.events import JSON, Payload
+from seldon_server.request_log.log import PayloadLog
 
 logger = logging.getLogger(__name__)
+
+
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["GRPCInferenceService"].full_name
 
 
 class InferenceServicer:
     """Health, metadata and ModelInfer over InferenceService; failures as gRPC status codes."""
 
-    def __init__(self, service: InferenceService, gate: Gate | None = None) -> None:
+    def __init__(
+        self,
+        service: InferenceService,
+        gate: Gate | None = None,
+        payload_log: PayloadLog | None = None,
+    ) -> None:
         self.service = service
         self.gate = gate
+        self.payload_log = payload_log
 
     def ServerLive(self, request: Any, context: grpc.ServicerContext) -> Any:
         return pb.ServerLiveResponse(live=True)
@@ -61,18 +75,44 @@ class InferenceServicer:
                     request.model_name, request.model_version or None, inference
                 ),
             )
-            return v2_proto.encode_infer_response(response, raw=v2_proto.uses_raw(request))
+            reply = v2_proto.encode_infer_response(response, raw=v2_proto.uses_raw(request))
+            if self.payload_log is not None:
+                self._log(context, request, (reply, JSON, _RESPONSE_JSON))
+            return reply
 
-        return self._answer(context, infer)
+        return self._answer(context, infer, request)
 
-    def _answer(self, context: grpc.ServicerContext, call: Any) -> Any:
+    def _answer(self, context: grpc.ServicerContext, call: Any, logged: Any = None) -> Any:
         try:
             return call()
         except SeldonError as exc:
             error = exc
         except Exception as exc:
             error = as_seldon_error(exc)
+        if logged is not None and self.payload_log is not None:
+            self._log(context, logged, (error_body(error.message), JSON, None))
         if error.status_code >= 500:
             logger.error("%s: %s", error.reason, error.message, exc_info=error.__cause__ or error)
         abort_with(context, error)
         return None  # unreachable: abort raises
+
+    def _log(self, context: grpc.ServicerContext, request: Any, response: Payload) -> None:
+        """The call to the request log as the JSON mapping of its messages (printed in a sender
+        thread); logging must never cost a call its answer."""
+        assert self.payload_log is not None
+        try:
+            puid = _puid(context) or request.id or new_puid()
+            self.payload_log.exchange(puid, (request, JSON, _REQUEST_JSON), response)
+        except Exception:
+            logger.warning("Request log: cannot log a V2 gRPC call", exc_info=True)
+
+
+_REQUEST_JSON = functools.partial(message_json, pb.ModelInferRequest)
+_RESPONSE_JSON = functools.partial(message_json, pb.ModelInferResponse)
+
+
+def _puid(context: grpc.ServicerContext) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == PUID_KEY and value:
+            return str(value)
+    return ""

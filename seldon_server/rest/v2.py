@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from seldon_server.codecs import v2_json
 from seldon_server.codecs.json import dumps
+from seldon_server.codecs.v2_json import error_body
 from seldon_server.errors import PayloadTooLargeError, SeldonError, as_seldon_error
 from seldon_server.inference import InferenceService
 
@@ -57,10 +58,6 @@ def add_v2_routes(app: Flask, service: InferenceService, max_request_size: int |
     for rule, endpoint, methods in V2_ROUTES:
         view = getattr(views, endpoint)
         app.add_url_rule(rule, f"{endpoint}:{rule}", _errors_as_v2(view), methods=list(methods))
-
-
-def error_body(message: str) -> bytes:
-    return dumps({"error": message})
 
 
 def _errors_as_v2(view: Callable[..., Response]) -> Callable[..., Response]:
