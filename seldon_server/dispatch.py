@@ -318,6 +318,8 @@ class Dispatcher:
             requests = [decoded[i] for i in group]
             if not isinstance(requests[0], Message):
                 continue
+            if self.batcher is not None:
+                self.batcher.record_call(len(requests))
             outcomes = self.predict_rows(requests)  # type: ignore[arg-type]
             for i, request, outcome in zip(group, requests, outcomes, strict=True):
                 if isinstance(outcome, Outcome):

@@ -120,7 +120,16 @@ class Batcher:
         for group in [*groups.values(), *alone]:
             if metrics is not None:
                 metrics.size.observe(len(group))
-            outcomes = self.call_rows([entry.request for entry in group])
+            try:
+                outcomes: Sequence[Any] = self.call_rows([entry.request for entry in group])
+            except Exception as exc:  # only this call's requests fail
+                outcomes = [as_seldon_error(exc)] * len(group)
             for entry, outcome in zip(group, outcomes, strict=True):
                 entry.outcome = outcome
                 entry.done.set()
+
+    def record_call(self, size: int) -> None:
+        """A joined call made without the thread (a Kafka batch in hand), for the metrics."""
+        self._start()
+        if self._metrics is not None:
+            self._metrics.size.observe(size)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -25,7 +26,10 @@ def batch_key(request: Message) -> Hashable | None:
         return None
     if value.ndim == 0 or value.shape[0] == 0 or value.dtype.kind not in _ROW_KINDS:
         return None
-    return value.dtype.str, value.shape[1:], tuple(request.names)
+    names = request.names
+    if names.__class__ is not list or not all(name.__class__ is str for name in names):
+        return None  # odd names (null, numbers, objects) are the model's to judge, alone
+    return value.dtype.str, value.shape[1:], tuple(names)
 
 
 def join(requests: Sequence[Message]) -> np.ndarray:
@@ -42,30 +46,29 @@ def split(result: Any, counts: Sequence[int]) -> list[Any]:
         InternalError: the result has no rows, or not one per row asked for.
     """
     total = sum(counts)
-    rows = result if isinstance(result, np.ndarray) else _as_rows(result)
+    if isinstance(result, list | tuple):  # split as it is: its items keep their own types
+        if len(result) != total:
+            raise _mismatch(len(result), total, len(counts))
+        if len(counts) == 1:
+            return [result]
+        edges = [0, *itertools.accumulate(counts)]
+        return [list(result[start:end]) for start, end in itertools.pairwise(edges)]
+    rows: np.ndarray = result if isinstance(result, np.ndarray) else np.asarray(None)
     found = rows.shape[0] if rows.ndim else None
     if found != total:
-        raise InternalError(
-            f"Batched predict returned {found if found is not None else 'no'} rows for the "
-            f"{total} rows of {len(counts)} requests; with --max-batch-size a model must answer "
-            "one row per input row"
-        )
+        raise _mismatch(found, total, len(counts))
     if len(counts) == 1:
         return [result]
     bounds = np.cumsum(counts)[:-1]
     return np.split(rows, bounds)
 
 
-def _as_rows(result: Any) -> np.ndarray:
-    """A list result as an array; what has no rows (a dict, a string) is 0-dimensional."""
-    if isinstance(result, list | tuple):
-        try:
-            return np.asarray(result)
-        except ValueError:  # ragged rows: an object array of the rows themselves
-            rows = np.empty(len(result), dtype=object)
-            rows[:] = list(result)
-            return rows
-    return np.asarray(None)
+def _mismatch(found: int | None, total: int, requests: int) -> InternalError:
+    return InternalError(
+        f"Batched predict returned {found if found is not None else 'no'} rows for the "
+        f"{total} rows of {requests} requests; with --max-batch-size a model must answer "
+        "one row per input row"
+    )
 
 
 def groups(keys: Sequence[Hashable | None], max_size: int) -> list[list[int]]:
