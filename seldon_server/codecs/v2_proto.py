@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from seldon_server.codecs import wire
 from seldon_server.codecs.v2_raw import from_raw, to_raw, wire_elements
 from seldon_server.codecs.v2_tensors import (
     DTYPES,
@@ -56,6 +57,14 @@ _FIELD_DTYPES: dict[str, np.dtype[Any]] = {
     "fp32_contents": np.dtype(np.float32),
     "fp64_contents": np.dtype(np.float64),
 }
+# Fixed-width contents: their packed payload is the little-endian array itself, so they cross
+# protobuf as one bytes copy instead of one Python float per element (measured for 10,000 FP64:
+# about 20x faster each way).
+_PACKED: dict[str, tuple[int, np.dtype[Any]]] = {
+    name: (pb.InferTensorContents.DESCRIPTOR.fields_by_name[name].number << 3 | wire.LEN,
+           np.dtype(layout))
+    for name, layout in (("fp32_contents", "<f4"), ("fp64_contents", "<f8"))
+}  # fmt: skip
 _INT64 = (-(2**63), 2**63 - 1)
 _UINT64_MAX = 2**64 - 1
 
@@ -120,7 +129,9 @@ def _from_contents(contents: Any, datatype: str, shape: tuple[int, ...], where: 
         raise BadDataError(f"{where}: {len(values)} values, but the shape holds {count}")
     if datatype == "BYTES":
         return list(values)
-    array = np.fromiter(values, dtype=_FIELD_DTYPES[name], count=count)
+    array = _packed_array(contents, name, count) if name in _PACKED else None
+    if array is None:
+        array = np.fromiter(values, dtype=_FIELD_DTYPES[name], count=count)
     target = DTYPES[datatype]
     if array.dtype != target:  # INT8/16 and UINT8/16 share a wider field
         if not fits(array, target):
@@ -183,8 +194,26 @@ def encode_infer_response(response: InferenceResponse, *, raw: bool) -> Any:
     return message
 
 
+def _packed_array(contents: Any, name: str, count: int) -> np.ndarray | None:
+    """The values of a fixed-width field straight from its packed bytes (None: not packed as
+    expected, e.g. empty; the element-wise path then reads them)."""
+    key, layout = _PACKED[name]
+    data = contents.SerializeToString()  # only this field is set: checked by the caller
+    span = wire.read_field(data, 0, len(data), key)
+    if span is None or span[1] != len(data) or span[1] - span[0] != count * layout.itemsize:
+        return None
+    return np.frombuffer(data, layout, count, span[0]).astype(layout.newbyteorder("="))
+
+
 def _set_contents(contents: Any, tensor: NamedTensor) -> None:
-    values = getattr(contents, CONTENTS_FIELDS[tensor.datatype])
+    name = CONTENTS_FIELDS[tensor.datatype]
+    packed = _PACKED.get(name)
+    if packed is not None and element_count(tensor.shape):
+        key, layout = packed
+        raw = np.ascontiguousarray(tensor.data, dtype=layout).tobytes()
+        contents.MergeFromString(wire.field(key, raw))
+        return
+    values = getattr(contents, name)
     if tensor.datatype == "BYTES":
         values.extend(wire_elements(tensor))
     else:
