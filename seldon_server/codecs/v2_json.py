@@ -32,7 +32,7 @@ from seldon_server.errors import BadDataError
 # The HTTP header that gives the JSON part's length when binary tensors follow it.
 HEADER_LENGTH = "Inference-Header-Content-Length"
 BINARY_DATA_SIZE = "binary_data_size"
-_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
+_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY
 _DIGITS = re.compile(r"[0-9]+")
 
 
@@ -211,7 +211,7 @@ def render_response(response: InferenceResponse, binary: Collection[str] = ()) -
             outputs.append(_output_head(tensor, {**tensor.parameters, BINARY_DATA_SIZE: len(raw)}))
             tail.append(raw)
         else:
-            outputs.append(v2_values.output_json(tensor))
+            outputs.append(v2_values.output_json(tensor, arrays=True))
     header = _dumps(_envelope(response, outputs))
     # A zero-size binary output still needs the header length: its client reads the tail.
     has_binary = any(tensor.name in binary for tensor in response.outputs)

@@ -26,6 +26,7 @@ from seldon_server.errors import BadDataError
 # true/false count as 1/0 in numeric tensors, as numpy reads them.
 _FAST_KINDS = {"b": "b", "i": "biu", "u": "biu", "f": "biuf"}
 _WHAT = {"b": "true or false", "i": "integers", "u": "integers", "f": "numbers"}
+_NATIVE = (np.dtype(np.float64), np.dtype(np.int64))
 _NULL_HINT = " (not null: send NaN and infinities as NaN and Infinity, or as binary data)"
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "b": (bool,),
@@ -135,18 +136,25 @@ def _exact(leaves: list[Any], target: np.dtype[Any], where: str) -> np.ndarray:
     return _to_float(values, target, where)
 
 
-def output_json(tensor: NamedTensor) -> dict[str, Any]:
+def output_json(tensor: NamedTensor, arrays: bool = False) -> dict[str, Any]:
     """An output as its JSON object, values flat in row-major order.
 
-    `.tolist()` keeps integers as Python ints (exact at any width) and floats as floats.
+    `.tolist()` keeps integers as Python ints (exact at any width) and floats as floats. With
+    `arrays`, float64 and int64 values stay a numpy array, for an encoder that prints them as
+    their tolist() would be printed (orjson does), without the list.
     BYTES elements go as text; if one is not UTF-8 the whole tensor goes as base64, marked
     with content_type base64 so that clients can tell.
     """
     parameters = dict(tensor.parameters)
+    data: Any
     if tensor.datatype == "BYTES":
         data = _bytes_json(tensor, parameters)
     else:
-        data = np.asarray(tensor.data).ravel().tolist()
+        array = np.asarray(tensor.data)
+        if arrays and array.dtype in _NATIVE:
+            data = np.ascontiguousarray(array).ravel()
+        else:
+            data = array.ravel().tolist()
     out: dict[str, Any] = {"name": tensor.name, "datatype": tensor.datatype}
     out["shape"] = list(tensor.shape)
     if parameters:

@@ -16,11 +16,12 @@ from grpc_reflection.v1alpha import reflection
 from seldon_server.codecs.proto import parse_problem
 from seldon_server.dispatch import Dispatcher
 from seldon_server.grpc.servicer import SeldonServicer, abort_undecodable
+from seldon_server.grpc.v2_servicer import SERVICE as V2_SERVICE
 from seldon_server.grpc.v2_servicer import SERVICE_NAME as V2_SERVICE_NAME
 from seldon_server.grpc.v2_servicer import InferenceServicer
 from seldon_server.inference import InferenceService
 from seldon_server.load.gate import Gate
-from seldon_server.proto import grpc_predict_v2_pb2_grpc, prediction_pb2
+from seldon_server.proto import prediction_pb2
 from seldon_server.request_log.log import PayloadLog
 
 SERVICES = ("Generic", "Model", "Router", "Transformer", "OutputTransformer", "Combiner", "Seldon")
@@ -77,7 +78,7 @@ def build_server(dispatcher: Dispatcher, options: GrpcOptions) -> GrpcServer:
     names = SERVICE_NAMES
     if options.inference is not None:
         v2 = InferenceServicer(options.inference, options.gate, options.payload_log)
-        grpc_predict_v2_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(v2, server)
+        _register_service(server, V2_SERVICE, v2)
         names = (*names, V2_SERVICE_NAME)
     health_servicer = health.HealthServicer()
     for name in ("", *names):
@@ -138,12 +139,19 @@ def _method_handler(behaviour: Callable[..., Any], method: Any) -> grpc.RpcMetho
 def _register(server: grpc.Server, servicer: SeldonServicer) -> None:
     """Every method of the seven services, typed from the proto descriptor, on one servicer."""
     for service_name in SERVICES:
-        service = prediction_pb2.DESCRIPTOR.services_by_name[service_name]
-        handlers = {
-            method.name: _method_handler(getattr(servicer, method.name), method)
-            for method in service.methods
-        }
-        server.add_generic_rpc_handlers(
-            (grpc.method_handlers_generic_handler(service.full_name, handlers),)
+        _register_service(
+            server, prediction_pb2.DESCRIPTOR.services_by_name[service_name], servicer
         )
-        server.add_registered_method_handlers(service.full_name, handlers)
+
+
+def _register_service(server: grpc.Server, service: Any, servicer: Any) -> None:
+    """A service's methods on `servicer`, with our (de)serializers: bytes that are not the
+    declared message are INVALID_ARGUMENT, never grpc's own INTERNAL and traceback."""
+    handlers = {
+        method.name: _method_handler(getattr(servicer, method.name), method)
+        for method in service.methods
+    }
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(service.full_name, handlers),)
+    )
+    server.add_registered_method_handlers(service.full_name, handlers)

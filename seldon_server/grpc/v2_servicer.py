@@ -23,7 +23,8 @@ from seldon_server.request_log.log import PayloadLog
 logger = logging.getLogger(__name__)
 
 
-SERVICE_NAME = pb.DESCRIPTOR.services_by_name["GRPCInferenceService"].full_name
+SERVICE = pb.DESCRIPTOR.services_by_name["GRPCInferenceService"]
+SERVICE_NAME = SERVICE.full_name
 
 
 class InferenceServicer:
