@@ -42,8 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _tune_gc()
     target = rest_url(config) if config.transport == "rest" else f"gRPC {config.host}"
     shard = f" ({config.shard}, to {config.output_data_path})" if config.shard_count else ""
-    logger.info("sending %s%s (%s, %s) to %s with %d workers", config.input_data_path, shard,
-                config.data_type, config.method, target, config.workers)  # fmt: skip
+    logger.info("sending %s%s (%s protocol, %s, %s) to %s with %d workers",
+                config.input_data_path, shard, config.protocol, config.data_type, config.method,
+                target, config.workers)  # fmt: skip
     stop = threading.Event()
     restore = _handle_signals(stop)
     try:

@@ -41,6 +41,9 @@ MAX_RETRY_AFTER = 60.0
 _MAX_REASON = 2000
 _UNLIMITED = -1
 
+Encode = Callable[[dict[str, Any]], Any]  # a request dict -> its protobuf message
+Decode = Callable[[Any], dict[str, Any]]  # a response message -> its JSON dict
+
 
 class CallError(Exception):
     """A failed request: `reason` goes into the error line, `retryable` decides a new attempt.
@@ -72,11 +75,16 @@ class Client(Protocol):
 
 
 def rest_path(config: BatchConfig) -> str:
-    """The request path for the gateway and method (reference 8.6)."""
-    endpoint = "feedback" if config.method == "feedback" else "predictions"
+    """The request path for the protocol, gateway and method (reference 8.6); the ingress
+    gateways route by the `/seldon/<namespace>/<deployment>` prefix, for V2 too."""
+    if config.protocol == "v2":
+        path = f"/v2/models/{config.deployment_name}/infer"
+    else:
+        endpoint = "feedback" if config.method == "feedback" else "predictions"
+        path = f"/api/v1.0/{endpoint}"
     if config.gateway_type == "seldon":
-        return f"/api/v1.0/{endpoint}"
-    return f"/seldon/{config.namespace}/{config.deployment_name}/api/v1.0/{endpoint}"
+        return path
+    return f"/seldon/{config.namespace}/{config.deployment_name}{path}"
 
 
 def rest_url(config: BatchConfig) -> str:
@@ -98,8 +106,22 @@ def grpc_metadata(config: BatchConfig) -> tuple[tuple[str, str], ...]:
 def make_client(config: BatchConfig) -> Client:
     """A new client with its own connection, made once per worker and reused."""
     if config.transport == "grpc":
-        return GrpcClient(config)
+        return make_grpc_client(config)
+    if config.protocol == "v2":
+        from seldon_server.batch.v2_client import V2RestClient  # see make_grpc_client
+
+        return V2RestClient(config)
     return RestClient(config)
+
+
+def make_grpc_client(config: BatchConfig) -> GrpcClient:
+    """A gRPC client for --protocol; the async driver shares each among many calls."""
+    if config.protocol == "v2":
+        # Imported here so that a Seldon-protocol run loads none of the V2 codecs.
+        from seldon_server.batch.v2_client import V2GrpcClient
+
+        return V2GrpcClient(config)
+    return GrpcClient(config)
 
 
 class RestClient:
@@ -123,8 +145,16 @@ class RestClient:
         except http1.HttpError as exc:
             raise CallError(f"connection error: {exc}", retryable=True) from None
         if response.status != 200:
-            raise _http_error(response)
-        return _json_object(response.body)
+            raise _http_error(response, self.detail(response.body))
+        return self.decode(response)
+
+    def decode(self, response: http1.Response) -> dict[str, Any]:
+        """A 200 response's body as a dict."""
+        return json_object(response.body)
+
+    def detail(self, body: bytes) -> str:
+        """What an error response says, for the error line."""
+        return snippet(body)
 
     def close(self) -> None:
         self._connection.close()
@@ -139,8 +169,8 @@ def _tls_context(verify: bool) -> ssl.SSLContext:
     return context
 
 
-def _http_error(response: http1.Response) -> CallError:
-    reason = f"HTTP {_status_text(response.status)}: {_snippet(response.body)}"
+def _http_error(response: http1.Response, detail: str) -> CallError:
+    reason = f"HTTP {_status_text(response.status)}: {detail}"
     if response.status not in OVERLOADED_HTTP:
         return CallError(reason, retryable=response.status >= 500)
     wait = retry_after(response.headers.get(b"retry-after"), time.time())
@@ -180,21 +210,23 @@ def _status_text(code: int) -> str:
         return str(code)
 
 
-def _snippet(data: bytes) -> str:
+def snippet(data: bytes) -> str:
+    """A body as text for an error line, cut at a readable length."""
     text = data.decode("utf-8", "replace").strip()
     return (text[:_MAX_REASON] + "...") if len(text) > _MAX_REASON else (text or "(empty body)")
 
 
-def _json_object(data: bytes) -> dict[str, Any]:
+def json_object(data: bytes) -> dict[str, Any]:
+    """A body that must be a JSON object; CallError (never retried) otherwise."""
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError:
         try:  # servers built on the json module may send NaN or Infinity, which orjson refuses
             value = json.loads(data)
         except ValueError:
-            raise CallError(f"HTTP 200 but the body is not JSON: {_snippet(data)}", False) from None
+            raise CallError(f"HTTP 200 but the body is not JSON: {snippet(data)}", False) from None
     if not isinstance(value, dict):
-        raise CallError(f"HTTP 200 but the body is not a JSON object: {_snippet(data)}", False)
+        raise CallError(f"HTTP 200 but the body is not a JSON object: {snippet(data)}", False)
     return value
 
 
@@ -214,11 +246,16 @@ class GrpcClient:
             self._channel = grpc.secure_channel(config.host, credentials, options)
         else:
             self._channel = grpc.insecure_channel(config.host, options)
-        stub = prediction_pb2_grpc.SeldonStub(self._channel)
-        self._feedback = config.method == "feedback"
-        self._call = stub.SendFeedback if self._feedback else stub.Predict
+        self._call, self._request, self._decode = self.rpc(config)
         self._metadata = grpc_metadata(config)
         self._timeout = config.timeout
+
+    def rpc(self, config: BatchConfig) -> tuple[Any, Encode, Decode]:
+        """The method to call, request dict -> message, and response message -> dict."""
+        stub = prediction_pb2_grpc.SeldonStub(self._channel)
+        if config.method == "feedback":
+            return stub.SendFeedback, proto_codec.feedback_from_dict, proto_codec.response_to_dict
+        return stub.Predict, proto_codec.message_from_dict, proto_codec.response_to_dict
 
     def send(self, body: dict[str, Any], puid: str) -> dict[str, Any]:
         """Blocking call (the Client protocol); the pipeline uses start/finish instead."""
@@ -227,7 +264,7 @@ class GrpcClient:
                                   metadata=self._metadata_for(puid))  # fmt: skip
         except grpc.RpcError as exc:
             raise _call_error(exc) from None
-        return proto_codec.response_to_dict(response)
+        return self._decode(response)
 
     def start(self, body: dict[str, Any], puid: str, done: Callable[[Any], None]) -> None:
         """Start the call and return at once; `done(future)` runs on a gRPC thread at the end."""
@@ -243,12 +280,7 @@ class GrpcClient:
             raise _call_error(exc) from None
         except grpc.FutureCancelledError:
             raise CallError("gRPC CANCELLED: the call was cancelled", retryable=True) from None
-        return proto_codec.response_to_dict(response)
-
-    def _request(self, body: dict[str, Any]) -> Any:
-        if self._feedback:
-            return proto_codec.feedback_from_dict(body)
-        return proto_codec.message_from_dict(body)
+        return self._decode(response)
 
     def _metadata_for(self, puid: str) -> tuple[tuple[str, str], ...]:
         return (*self._metadata, ("seldon-puid", puid))

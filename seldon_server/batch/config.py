@@ -76,11 +76,16 @@ OPTIONS: tuple[Option, ...] = (
            "host:port (no scheme) of the ingress or of the model's service"),
     Option("transport", "--transport", "-t", "SELDON_BATCH_TRANSPORT", "rest",
            "Transport: REST or gRPC", choices=("rest", "grpc")),
+    Option("protocol", "--protocol", None, "SELDON_BATCH_PROTOCOL", "seldon",
+           "Wire protocol: Seldon's SeldonMessage API (seldon), or the Open Inference Protocol "
+           "(v2: POST /v2/models/<deployment-name>/infer, gRPC inference.GRPCInferenceService/"
+           "ModelInfer; predict only, see below)", choices=("seldon", "v2")),
     Option("data_type", "--data-type", "-a", "SELDON_BATCH_DATA_TYPE", "data",
            "What each input line is: an array (data), any JSON value (json), a JSON string (str) "
-           "or a whole SeldonMessage sent as it is (raw)", choices=("data", "json", "str", "raw")),
+           "or a whole request sent as it is (raw: a SeldonMessage, or a V2 inference request "
+           "with --protocol v2)", choices=("data", "json", "str", "raw")),
     Option("payload_type", "--payload-type", "-p", "SELDON_BATCH_PAYLOAD_TYPE", "ndarray",
-           "How a `data` line is encoded in the request",
+           "How a `data` line is encoded in the request (--protocol seldon only)",
            choices=("ndarray", "tensor", "tftensor")),
     Option("workers", "--workers", "-w", "SELDON_BATCH_WORKERS", 1,
            "Number of parallel request workers (each keeps one connection)", convert=int),
@@ -150,6 +155,7 @@ class BatchConfig:
     namespace: str
     host: str
     transport: str
+    protocol: str
     data_type: str
     payload_type: str
     workers: int
@@ -271,6 +277,18 @@ def _epilog() -> str:
         f"  Then `{PROG} merge -i INPUT -o OUT /out/part-*.txt` checks that every",
         "  input line is there once and writes them in input order (merge --help).",
         "",
+        "--protocol v2 (the Open Inference Protocol):",
+        "  A data line is a JSON array, sent as one tensor named input-0 (shape from the nesting;",
+        "  BOOL, INT64, FP64, or BYTES for strings), or a whole V2 inference request (an object",
+        '  with "inputs"), sent as it is. A str line is one BYTES element (content_type str); a',
+        "  raw line must be a V2 inference request. --data-type json and --method feedback are",
+        "  refused. Every request carries batch_id, batch_instance_id and batch_index in its",
+        "  parameters; each output line is the V2 response with them in its parameters (added",
+        "  when the server does not echo them). gRPC responses are written in the REST JSON form.",
+        "  --batch-size N joins array lines of two or more dimensions along the first axis into",
+        "  one request (with batch_id only, as with seldon) and splits every output back by each",
+        "  line's rows; V2 request lines go alone. A failed line gets the usual error line.",
+        "",
         "exit codes:",
     ]
     lines += [f"  {int(code):<4} {code.name}: {_EXIT_CODE_TEXT[code]}" for code in ExitCode]
@@ -362,6 +380,15 @@ def validate(config: BatchConfig) -> None:
         (not config.timeout > 0, f"--timeout must be positive, got {config.timeout}"),
         (config.retry_backoff < 0, "--retry-backoff must not be negative"),
         (config.grpc_channels < 1, "--grpc-channels must be at least 1"),
+        # Checked before the feedback rules below, so that V2 feedback gets the V2 answer.
+        (config.protocol == "v2" and config.method == "feedback",
+         "--method feedback is not available with --protocol v2: the Open Inference Protocol "
+         "has no feedback"),
+        (config.protocol == "v2" and config.data_type == "json",
+         "--data-type json is not available with --protocol v2: send arrays with --data-type "
+         "data, or whole V2 inference requests with --data-type raw"),
+        (config.protocol == "v2" and config.payload_type != "ndarray",
+         "--payload-type is for --protocol seldon: V2 tensors name their own datatype"),
         (config.method == "feedback" and config.data_type != "raw",
          f"--method feedback needs --data-type raw, got {config.data_type}"),
         (config.method == "feedback" and config.batch_size > 1,

@@ -42,9 +42,9 @@ class ResumeState:
 def scan_output(path: Path, shard: Shard | None = None) -> ResumeState:
     """Index the complete lines of an output file and cut off a partly written last line.
 
-    A line is identified by its batch_index (meta.tags, or meta for error lines); a line without
-    one (a server that does not echo tags) counts by its position among the shard's lines, which
-    holds for ordered output.
+    A line is identified by its batch_index (meta.tags, meta for error lines, or a V2 line's
+    parameters); a line without one (a server that does not echo tags) counts by its position
+    among the shard's lines, which holds for ordered output.
     """
     shard = shard or Shard()
     state = ResumeState()
@@ -74,11 +74,16 @@ def parse_line(raw: bytes) -> Any:
 
 def identify(line: Any) -> tuple[int | None, str | None]:
     """An output line's (batch_index, batch_id); success lines keep them in meta.tags, predict
-    error lines in meta itself (reference 8.4)."""
-    meta = line.get("meta") if isinstance(line, dict) else None
-    if not isinstance(meta, dict):
+    error lines in meta itself (reference 8.4), V2 success lines in parameters."""
+    if not isinstance(line, dict):
         return None, None
-    ids: Any = meta.get("tags") if isinstance(meta.get("tags"), dict) else meta
+    meta, parameters = line.get("meta"), line.get("parameters")
+    if isinstance(meta, dict):
+        ids: Any = meta.get("tags") if isinstance(meta.get("tags"), dict) else meta
+    elif isinstance(parameters, dict):
+        ids = parameters
+    else:
+        return None, None
     index, batch_id = ids.get("batch_index"), ids.get("batch_id")
     if isinstance(index, float) and index.is_integer():  # gRPC tags are doubles; never inf
         index = int(index)

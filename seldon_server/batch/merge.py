@@ -71,8 +71,9 @@ def scan(path: Path) -> ShardFile:
             line = parse_line(raw)
             index, _ = identify(line)
             if index is None or not 0 <= index < _MAX_INDEX:
-                raise MergeError(f"{path}:{number}: no batch_index in meta.tags (or meta) to "
-                                 "place the line by; does the model echo meta.tags?")  # fmt: skip
+                raise MergeError(f"{path}:{number}: no batch_index in meta.tags (or meta, or "
+                                 "a V2 line's parameters) to place the line by; does the model "
+                                 "echo meta.tags?")  # fmt: skip
             ordered = ordered and (not indices or index > indices[-1])
             indices.append(index)
             offsets.append(offset)

@@ -105,7 +105,7 @@ class RequestBuilder:
             body = {"jsonData": value}
         else:
             if not isinstance(value, str):
-                raise PayloadError(f"a str line must be a JSON string, got {_kind(value)}")
+                raise PayloadError(f"a str line must be a JSON string, got {json_kind(value)}")
             body = {"strData": value}
         body["meta"] = {"tags": tags}
         return body
@@ -113,21 +113,22 @@ class RequestBuilder:
     def _raw(self, value: Any, tags: dict[str, Any]) -> dict[str, Any]:
         what = "Feedback" if self.feedback else "SeldonMessage"
         if not isinstance(value, dict):
-            raise PayloadError(f"a raw line must be a JSON object (a {what}), got {_kind(value)}")
+            got = json_kind(value)
+            raise PayloadError(f"a raw line must be a JSON object (a {what}), got {got}")
         if self.feedback:
             return value  # Feedback has no meta; the tags are merged into the output line instead
         meta = value.setdefault("meta", {})
         if not isinstance(meta, dict):
-            raise PayloadError(f"meta must be a JSON object, got {_kind(meta)}")
+            raise PayloadError(f"meta must be a JSON object, got {json_kind(meta)}")
         user_tags = meta.setdefault("tags", {})
         if not isinstance(user_tags, dict):
-            raise PayloadError(f"meta.tags must be a JSON object, got {_kind(user_tags)}")
+            raise PayloadError(f"meta.tags must be a JSON object, got {json_kind(user_tags)}")
         user_tags.update(tags)  # the batch identifiers win over a user's tags of the same name
         return value
 
     def _data(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, list):
-            raise PayloadError(f"a data line must be a JSON array, got {_kind(value)}")
+            raise PayloadError(f"a data line must be a JSON array, got {json_kind(value)}")
         if self.payload_type == "ndarray":
             return {"ndarray": value}
         array = _array(value)
@@ -146,7 +147,7 @@ class RequestBuilder:
         if self.data_type == "raw":
             return self._raw_part(line, value)
         if not isinstance(value, list):
-            raise PayloadError(f"a data line must be a JSON array, got {_kind(value)}")
+            raise PayloadError(f"a data line must be a JSON array, got {json_kind(value)}")
         array = _single_row(value, self.payload_type)
         rows = value if self.payload_type == "ndarray" else array
         key = ("data", array.shape[1:], array.dtype.kind)
@@ -154,7 +155,7 @@ class RequestBuilder:
 
     def _raw_part(self, line: Line, value: Any) -> Part:
         if not isinstance(value, dict):
-            raise PayloadError(f"a raw line must be a JSON object, got {_kind(value)}")
+            raise PayloadError(f"a raw line must be a JSON object, got {json_kind(value)}")
         # Only plain `data` messages batch; anything richer is sent alone so nothing is dropped.
         meta, data = value.get("meta", {}), value.get("data")
         if set(value) - {"data", "meta"} or not isinstance(meta, dict) or set(meta) - {"tags"}:
@@ -189,7 +190,8 @@ class RequestBuilder:
 _KIND_NAMES: dict[type, str] = {dict: "an object", list: "an array", str: "a string"}
 
 
-def _kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """How an error message names a parsed JSON value: "an object", "an array", "a string", 1.5."""
     return _KIND_NAMES.get(type(value), repr(value))
 
 

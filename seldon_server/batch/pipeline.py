@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from seldon_server.batch.async_driver import AsyncDriver
-from seldon_server.batch.client import Client, GrpcClient, make_client
+from seldon_server.batch.client import Client, make_client, make_grpc_client
 from seldon_server.batch.config import BatchConfig, ExitCode
 from seldon_server.batch.io import OutputWriter, ResumeState, count_lines, iter_lines, scan_output
 from seldon_server.batch.payload import InstanceIds, Line
@@ -217,7 +217,7 @@ class _Pipeline:
 
     def _drive(self) -> None:
         """The gRPC driver: every task in flight on this one thread (see async_driver)."""
-        clients = [GrpcClient(self.config) for _ in range(self.config.grpc_channels)]
+        clients = [make_grpc_client(self.config) for _ in range(self.config.grpc_channels)]
         try:
             AsyncDriver(self.processor, clients, self.tasks, self.results, self.stop).run()
         except Exception:  # never hang: fail what is left rather than wait forever

@@ -11,9 +11,10 @@ from typing import Any
 
 from seldon_server.batch.client import CallError, Client
 from seldon_server.batch.config import BatchConfig
-from seldon_server.batch.payload import Line, Part, PayloadError, RequestBuilder, Unbatchable
+from seldon_server.batch.payload import Line, Part, PayloadError, Unbatchable
 from seldon_server.batch.payload import batch_tags as make_tags
-from seldon_server.batch.responses import SplitError, error_line, feedback_line, split, success_line
+from seldon_server.batch.protocols import make_codec
+from seldon_server.batch.responses import SplitError, error_line
 
 # The logic is written once, as generators that yield what they need done: `Send` (a request; the
 # driver sends back the response dict or throws the CallError) and `Sleep` (a retry delay; the
@@ -78,9 +79,7 @@ class Processor:
         self.config = config
         self.batch_id = batch_id
         self.feedback = config.method == "feedback"
-        self.builder = RequestBuilder(
-            config.data_type, config.payload_type, config.method, batch_id
-        )
+        self.codec = make_codec(config, batch_id)
         self._failures = 0
         self.overloaded = 0  # attempts refused for load (503, 429, RESOURCE_EXHAUSTED), retried
         self._lock = threading.Lock()
@@ -97,13 +96,11 @@ class Processor:
     def one(self, line: Line) -> Generator[Effect, Any, Outcome]:
         """Send one line as its own request."""
         try:
-            body = self.builder.single(line)
+            body = self.codec.single(line)
             response = yield from self.call(body, line.instance_id)
         except (PayloadError, CallError) as exc:
             return self.failure(line, str(exc))
-        if self.feedback:
-            return feedback_line(response, make_tags(self.batch_id, line)), True
-        return success_line(response), True
+        return self.codec.success(response, line), True
 
     def _micro_batch(self, lines: list[Line]) -> Generator[Effect, Any, list[Outcome]]:
         outcomes: dict[int, Outcome] = {}
@@ -111,7 +108,7 @@ class Processor:
         alone: list[Line] = []
         for line in lines:
             try:
-                part = self.builder.part(line)
+                part = self.codec.part(line)
             except PayloadError as exc:  # a bad line fails alone; the rest of the batch goes on
                 outcomes[line.index] = self.failure(line, str(exc))
                 continue
@@ -129,10 +126,10 @@ class Processor:
         return [outcomes[line.index] for line in lines]
 
     def _send_group(self, parts: list[Part]) -> Generator[Effect, Any, dict[int, Outcome]]:
-        body = self.builder.combine(parts)
+        body = self.codec.combine(parts)
         try:
             response = yield from self.call(body, parts[0].line.instance_id)
-            texts = split(response, parts, self.batch_id)
+            texts = self.codec.split(response, parts)
         except (CallError, SplitError, PayloadError) as exc:
             if isinstance(exc, CallError) and exc.retryable:
                 return {part.line.index: self.failure(part.line, str(exc)) for part in parts}

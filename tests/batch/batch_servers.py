@@ -1,9 +1,10 @@
-"""Small Seldon endpoints for the batch tests: REST and gRPC echo models with fault injection."""
+"""Small Seldon and V2 endpoints for the batch tests: REST and gRPC echo models with faults."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import ssl
 import struct
@@ -18,13 +19,23 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 
-from seldon_server.proto import prediction_pb2, prediction_pb2_grpc
+from seldon_server.codecs import v2_json, v2_proto
+from seldon_server.codecs.v2_tensors import InferenceRequest, InferenceResponse, NamedTensor
+from seldon_server.errors import SeldonError
+from seldon_server.proto import (
+    grpc_predict_v2_pb2_grpc,
+    prediction_pb2,
+    prediction_pb2_grpc,
+)
 
 # A fault plan maps the n-th request (0-based, counted per server) to what happens to it:
 # None (answer normally), "reset" (drop the connection), ("status", code), ("sleep", seconds),
 # ("reply", body) (answer 200 with that body; REST only), ("busy", (status, retry_after)) (shed
 # load as the model server does: REST answers `status` with the Retry-After value if not None,
-# gRPC RESOURCE_EXHAUSTED).
+# gRPC RESOURCE_EXHAUSTED). V2 endpoints answer the same faults with the protocol's
+# `{"error": "..."}` bodies; a V2 request is recorded as its JSON body on REST, and as
+# `{"model_name", "parameters", "inputs": [{name, datatype, shape}], "raw_input_contents": n}`
+# on gRPC, so that plans read `body["parameters"]` alike on both.
 Fault = str | tuple[str, Any] | None
 FaultPlan = Callable[[int, dict[str, Any]], Fault]
 
@@ -107,6 +118,25 @@ def _seldon_error(message: str, reason: str = "MICROSERVICE_BAD_DATA") -> bytes:
 
 
 OVERLOADED_INFO = "Server overloaded: 4 requests already admitted in this process; retry later"
+V2_PATH = re.compile(r"/v2/models/([^/]+)/infer$")
+
+
+def v2_identity(request: InferenceRequest, model: str, echo_parameters: bool) -> InferenceResponse:
+    """What an identity V2 model answers: each input as output-<i>, parameters only if asked."""
+    outputs = [
+        NamedTensor(f"output-{i}", tensor.datatype, tensor.shape, tensor.data, tensor.parameters)
+        for i, tensor in enumerate(request.inputs)
+    ]
+    parameters = dict(request.parameters) if echo_parameters else {}
+    return InferenceResponse(model, outputs, id=request.id, parameters=parameters)
+
+
+def v2_echo(body: dict[str, Any], model: str, echo_parameters: bool) -> v2_json.RenderedResponse:
+    """The identity V2 model over REST, binary outputs included when the request asks."""
+    request = v2_json.decode_request(body)
+    response = v2_identity(request, model, echo_parameters)
+    names = [output.name for output in response.outputs]
+    return v2_json.render_response(response, v2_json.binary_outputs(request, names))
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -142,7 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(fault, tuple) and fault[0] == "sleep":
             time.sleep(fault[1])
         if isinstance(fault, tuple) and fault[0] == "status":
-            self._send(fault[1], _seldon_error(f"injected {fault[1]}"))
+            self._send(fault[1], self._error(f"injected {fault[1]}"))
             return
         if isinstance(fault, tuple) and fault[0] == "reply":
             self._send(200, json.dumps(fault[1]).encode())
@@ -150,11 +180,20 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(fault, tuple) and fault[0] == "busy":
             code, retry_after = fault[1]
             extra = {} if retry_after is None else {"Retry-After": retry_after}
-            self._send(code, _seldon_error(OVERLOADED_INFO, "MICROSERVICE_OVERLOADED"), extra=extra)
+            self._send(code, self._error(OVERLOADED_INFO, "MICROSERVICE_OVERLOADED"), extra=extra)
             return
         self._answer(body)
 
+    def _error(self, message: str, reason: str = "MICROSERVICE_BAD_DATA") -> bytes:
+        """An error body in the endpoint's protocol."""
+        if V2_PATH.search(self.path):
+            return json.dumps({"error": message}).encode()
+        return _seldon_error(message, reason)
+
     def _answer(self, body: dict[str, Any]) -> None:
+        if model := V2_PATH.search(self.path):
+            self._answer_v2(body, model.group(1))
+            return
         if self.path.endswith("/feedback") or self.path.endswith("/send-feedback"):
             reply: dict[str, Any] = {"data": {"ndarray": []}, "meta": {}}
         else:
@@ -165,6 +204,17 @@ class _Handler(BaseHTTPRequestHandler):
                 return
         # The wrapper's jsonify: sorted keys, compact separators.
         self._send(200, json.dumps(reply, sort_keys=True, separators=(",", ":")).encode())
+
+    def _answer_v2(self, body: dict[str, Any], model: str) -> None:
+        try:
+            rendered = v2_echo(body, model, self.server.echo_parameters)
+        except SeldonError as exc:
+            self._send(exc.status_code, self._error(exc.message))
+            return
+        extra = {}
+        if rendered.header_length is not None:
+            extra[v2_json.HEADER_LENGTH] = str(rendered.header_length)
+        self._send(200, rendered.body, extra=extra)
 
     def _send(
         self,
@@ -195,8 +245,15 @@ class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, port: int, recorder: Recorder, tls: ssl.SSLContext | None) -> None:
+    def __init__(
+        self,
+        port: int,
+        recorder: Recorder,
+        tls: ssl.SSLContext | None,
+        echo_parameters: bool = False,
+    ) -> None:
         self.recorder = recorder
+        self.echo_parameters = echo_parameters
         self.connections: set[socket.socket] = set()
         super().__init__(("127.0.0.1", port), _Handler)
         if tls is not None:
@@ -207,12 +264,23 @@ class _HttpServer(ThreadingHTTPServer):
 
 
 class HttpEcho:
-    """A REST echo model on a free loopback port; `restart()` drops every connection."""
+    """A REST echo model on a free loopback port; `restart()` drops every connection.
 
-    def __init__(self, plan: FaultPlan = no_faults, tls: ssl.SSLContext | None = None) -> None:
+    It also answers V2 requests (`/v2/models/<name>/infer`) as an identity V2 model, echoing
+    the request's parameters into the response only with `echo_parameters`.
+    """
+
+    def __init__(
+        self,
+        plan: FaultPlan = no_faults,
+        tls: ssl.SSLContext | None = None,
+        *,
+        echo_parameters: bool = False,
+    ) -> None:
         self.recorder = Recorder(plan)
         self._tls = tls
-        self._server = _HttpServer(0, self.recorder, tls)
+        self._echo_parameters = echo_parameters
+        self._server = _HttpServer(0, self.recorder, tls, echo_parameters)
         self.port = self._server.server_address[1]
         self._serve()
 
@@ -237,7 +305,7 @@ class HttpEcho:
     def restart(self) -> None:
         """Stop (refusing connections, killing kept-alive ones) and listen again on the port."""
         self.stop()
-        self._server = _HttpServer(self.port, self.recorder, self._tls)
+        self._server = _HttpServer(self.port, self.recorder, self._tls, self._echo_parameters)
         self._serve()
 
 
@@ -285,6 +353,48 @@ class _EchoServicer(prediction_pb2_grpc.SeldonServicer):
         return reply
 
 
+class _V2EchoServicer(grpc_predict_v2_pb2_grpc.GRPCInferenceServiceServicer):
+    """The identity V2 model over gRPC; answers in raw contents if the request (or the server's
+    `raw_output`) asks for them."""
+
+    def __init__(self, recorder: Recorder, echo_parameters: bool, raw_output: bool) -> None:
+        self.recorder = recorder
+        self.echo_parameters = echo_parameters
+        self.raw_output = raw_output
+
+    def ModelInfer(self, request: Any, context: grpc.ServicerContext) -> Any:
+        metadata = {item.key: item.value for item in context.invocation_metadata()}
+        fault = self.recorder.record("ModelInfer", metadata, _v2_record(request))
+        if isinstance(fault, tuple) and fault[0] == "sleep":
+            time.sleep(fault[1])
+        elif isinstance(fault, tuple) and fault[0] == "status":
+            context.abort(fault[1], f"injected {fault[1].name}")
+        elif fault == "reset":
+            context.abort(grpc.StatusCode.UNAVAILABLE, "injected connection drop")
+        elif isinstance(fault, tuple) and fault[0] == "busy":
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, OVERLOADED_INFO)
+        try:
+            decoded = v2_proto.decode_infer_request(request)
+        except SeldonError as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, exc.message)
+        response = v2_identity(decoded, request.model_name, self.echo_parameters)
+        raw = self.raw_output or v2_proto.uses_raw(request)
+        return v2_proto.encode_infer_response(response, raw=raw)
+
+
+def _v2_record(request: Any) -> dict[str, Any]:
+    inputs = [
+        {"name": tensor.name, "datatype": tensor.datatype, "shape": list(tensor.shape)}
+        for tensor in request.inputs
+    ]
+    return {
+        "model_name": request.model_name,
+        "parameters": v2_proto.decode_parameters(request.parameters),
+        "inputs": inputs,
+        "raw_input_contents": len(request.raw_input_contents),
+    }
+
+
 def _grpc_width(data: Any) -> int | None:
     which = data.WhichOneof("data_oneof")
     if which == "tensor":
@@ -299,16 +409,29 @@ def _grpc_width(data: Any) -> int | None:
 
 
 class GrpcEcho:
-    """A gRPC `Seldon` echo service on a free loopback port; `restart()` rebinds the port."""
+    """A gRPC `Seldon` echo service on a free loopback port; `restart()` rebinds the port.
 
-    def __init__(self, plan: FaultPlan = no_faults) -> None:
+    It also serves inference.GRPCInferenceService as an identity V2 model, echoing parameters
+    only with `echo_parameters`, and always answering in raw contents with `raw_output`.
+    """
+
+    def __init__(
+        self,
+        plan: FaultPlan = no_faults,
+        *,
+        echo_parameters: bool = False,
+        raw_output: bool = False,
+    ) -> None:
         self.recorder = Recorder(plan)
         self.port = 0
+        self._v2 = (echo_parameters, raw_output)
         self._start()
 
     def _start(self) -> None:
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
         prediction_pb2_grpc.add_SeldonServicer_to_server(_EchoServicer(self.recorder), self._server)
+        v2 = _V2EchoServicer(self.recorder, *self._v2)
+        grpc_predict_v2_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(v2, self._server)
         self.port = self._server.add_insecure_port(f"127.0.0.1:{self.port}")
         self._server.start()
 
