@@ -37,6 +37,7 @@ from google.protobuf import json_format
 from seldon_server.proto import prediction_pb2
 
 BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
 CLI = Path(sys.executable).with_name("seldon-microservice")
 REST_PATH = "/api/v1.0/predictions"
 GRPC_PATH = "/seldon.protos.Model/Predict"
@@ -167,6 +168,96 @@ def batching(args: argparse.Namespace, grpc: bool, cpus: tuple[set[int] | None, 
     return results
 
 
+def mlserver_batching(
+    args: argparse.Namespace, cpus: tuple[set[int] | None, set[int] | None], log: Path
+) -> dict[str, float] | None:
+    """V2 REST, 64 clients, batching off and on (64 requests, --max-batch-time ms) on both
+    servers: ours and MLServer 1.7 (`parallel_workers: 0`, its adaptive batching), the same
+    model cost. None when MLServer is not installed (scripts/setup-interop)."""
+    mlserver = ROOT / ".venv-interop" / "bin" / "mlserver"
+    if not mlserver.exists():
+        return None
+    body = json.dumps({"inputs": [{"name": "x", "datatype": "FP64", "shape": [1, 10],
+                                   "data": BODY["data"]["ndarray"][0]}]}).encode()  # type: ignore[index]  # fmt: skip
+    results: dict[str, float] = {}
+    base = ["--workers", "1", "--threads", "8", "--max-admitted", "256", "--grpc-workers", "0"]
+    for name, batch in (("off", 0), ("on", 64)):
+        flags = [
+            *base,
+            "--max-batch-size",
+            str(batch),
+            "--max-batch-time",
+            str(args.max_batch_time),
+        ]
+        process, http, _ = serve(flags, cpus[0], log)
+        try:
+            phase = _v2_load(http, "Costly", body, args.seconds, cpus[1])
+        finally:
+            stop(process)
+        results[f"ours_{name}_rps"], results[f"ours_{name}_p99_ms"] = phase.rate(), phase.p99()
+        served = _start_mlserver(mlserver, batch, args.max_batch_time / 1000, cpus[0], log)
+        try:
+            phase = _v2_load(served[1], "Costly", body, args.seconds, cpus[1])
+        finally:
+            stop(served[0])
+        results[f"mlserver_{name}_rps"] = phase.rate()
+        results[f"mlserver_{name}_p99_ms"] = phase.p99()
+    results["ours_on_vs_mlserver_on"] = results["ours_on_rps"] / results["mlserver_on_rps"]
+    return results
+
+
+def _v2_load(port: int, model: str, body: bytes, seconds: int, cpus: set[int] | None) -> Phase:
+    with tempfile.TemporaryDirectory() as tmp:
+        path, log = Path(tmp, "body"), Path(tmp, "log")
+        path.write_bytes(body)
+        command = ["h2load", "--h1", "-t1", "-c64", "-m1", f"-D{seconds}",
+                   "-H", "content-type: application/json", "-d", str(path), f"--log-file={log}",
+                   f"http://127.0.0.1:{port}/v2/models/{model}/infer"]  # fmt: skip
+        subprocess.run(["h2load", "--h1", "-t1", "-c64", "-m1", "-D2", "-H",
+                        "content-type: application/json", "-d", str(path),
+                        f"http://127.0.0.1:{port}/v2/models/{model}/infer"],
+                       capture_output=True, check=False, timeout=60)  # warm-up  # fmt: skip
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=seconds + 60, check=False,
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
+        )  # fmt: skip
+        rows = [line.split("\t") for line in log.read_text().splitlines() if line]
+    took = float(re.search(r"finished in ([\d.]+)s", done.stdout).group(1))  # type: ignore[union-attr]
+    return Phase([row[1] for row in rows], [int(row[2]) / 1000 for row in rows], took)
+
+
+def _start_mlserver(mlserver: Path, batch: int, batch_seconds: float, cpus: set[int] | None,
+                    log: Path) -> tuple[subprocess.Popen[bytes], int]:  # fmt: skip
+    http = free_port()
+    folder = Path(tempfile.mkdtemp(prefix="bench-mlserver-"))
+    (folder / "runtime.py").write_text((BENCH / "mlserver_costly" / "runtime.py").read_text())
+    settings = {"name": "Costly", "implementation": "runtime.Costly", "parallel_workers": 0}
+    if batch:
+        settings.update(max_batch_size=batch, max_batch_time=batch_seconds)
+    (folder / "model-settings.json").write_text(json.dumps(settings))
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MLSERVER")},
+           "MLSERVER_HTTP_PORT": str(http), "MLSERVER_GRPC_PORT": str(free_port()),
+           "MLSERVER_METRICS_PORT": str(free_port()), "MLSERVER_HOST": "127.0.0.1",
+           "MLSERVER_PARALLEL_WORKERS": "0", "MLSERVER_LOGGING_LEVEL": "WARNING"}  # fmt: skip
+    with open(log, "ab") as out:
+        process = subprocess.Popen([str(mlserver), "start", "."], cwd=folder, env=env,
+                                   stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            url = f"http://127.0.0.1:{http}/v2/models/Costly/ready"
+            with urllib.request.urlopen(url, timeout=1) as reply:
+                if reply.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        raise SystemExit(f"MLServer never got ready; see {log}")
+    _pin_tree(process.pid, cpus)
+    return process, http
+
+
 def overload(args: argparse.Namespace, grpc: bool, cpus: tuple[set[int] | None, set[int] | None],
              log: Path) -> dict[str, float]:  # fmt: skip
     """A model that waits 20 ms per call (threads pile up behind it), 4 at once: capacity from 4
@@ -231,6 +322,10 @@ def main() -> int:
     for transport in ("rest", "grpc"):
         summary[f"batching_{transport}"] = batching(args, transport == "grpc", pinned, log)
         print(transport, "batching", json.dumps(summary[f"batching_{transport}"]), flush=True)
+    versus = mlserver_batching(args, pinned, log)
+    if versus is not None:
+        summary["batching_v2_vs_mlserver"] = versus
+        print("V2 batching, ours and MLServer", json.dumps(versus), flush=True)
     for transport in ("rest", "grpc"):
         summary[f"overload_{transport}"] = overload(args, transport == "grpc", pinned, log)
         print(transport, "overload", json.dumps(summary[f"overload_{transport}"]), flush=True)
