@@ -89,8 +89,10 @@ def test_sigterm_drains_in_flight_rest_and_grpc_calls_then_the_tree_exits(launch
 
 
 def test_worker_recycling_under_keep_alive_load_loses_no_request(launch: Launcher) -> None:
+    # Room for all 32 clients in one worker while the other restarts: shedding (a fast 503,
+    # tested in test_load_control) is not what this test is about.
     server = launch(
-        "--workers", "2", "--threads", "4", "--grpc-workers", "0",
+        "--workers", "2", "--threads", "4", "--grpc-workers", "0", "--max-admitted", "64",
         "--max-requests", "100", "--max-requests-jitter", "20",
     )  # fmt: skip
     server.wait_ready(grpc_health=False)
