@@ -53,6 +53,17 @@ def _rewrite_imports(text: str) -> str:
     )
 
 
+def _private_pool(text: str) -> str:
+    """The V2 proto in a descriptor pool of its own: its `inference.*` names are the same as
+    those of every other V2 client and server (tritonclient, MLServer), which a model may import;
+    two registrations of one name in the default pool make the second import fail."""
+    registered = "DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile("
+    if registered not in text:
+        raise SystemExit("generate_proto: the V2 module no longer registers as expected")
+    private = "POOL = _descriptor_pool.DescriptorPool()\nDESCRIPTOR = POOL.AddSerializedFile("
+    return text.replace(registered, private)
+
+
 def generate(out_dir: Path) -> None:
     from grpc_tools import protoc  # dev dependency, only needed here
 
@@ -87,7 +98,10 @@ def generate(out_dir: Path) -> None:
                 relative = relative.relative_to("proto")
             target = out_dir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(_rewrite_imports(path.read_text()))
+            text = _rewrite_imports(path.read_text())
+            if relative.name == "grpc_predict_v2_pb2.py":
+                text = _private_pool(text)
+            target.write_text(text)
     for package_dir in [out_dir, *sorted(p for p in out_dir.rglob("*") if p.is_dir())]:
         if package_dir.name != "__pycache__":
             (package_dir / "__init__.py").touch()

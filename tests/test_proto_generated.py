@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,34 @@ def test_proto_options() -> None:
     assert (
         options.go_package == "github.com/seldonio/seldon-core/incubating/wrappers/s2i/go/pkg/api"
     )
+
+
+def test_the_v2_proto_lives_beside_other_registrations_of_its_names() -> None:
+    """A model may import another V2 client or server (tritonclient, MLServer) whose `inference`
+    proto registers the same names in protobuf's default pool, before or after ours."""
+    script = textwrap.dedent(
+        """
+        import ast, re, sys
+        from google.protobuf import descriptor_pb2, descriptor_pool
+        source = open(sys.argv[1]).read()
+        blob = ast.literal_eval(re.search(r"AddSerializedFile\\((b.*?)\\)\\n", source, re.S)[1])
+        other = descriptor_pb2.FileDescriptorProto.FromString(blob)
+        other.name = "someone/else/grpc_service.proto"
+        if sys.argv[2] == "before":
+            descriptor_pool.Default().Add(other)
+        from seldon_server.grpc import server  # imports our V2 proto
+        from seldon_server.proto import grpc_predict_v2_pb2 as ours
+        if sys.argv[2] == "after":
+            descriptor_pool.Default().Add(other)
+        message = ours.ModelInferRequest(model_name="m")
+        assert ours.ModelInferRequest.FromString(message.SerializeToString()).model_name == "m"
+        print("ok")
+        """
+    )
+    generated = Path(__file__).parent.parent / "seldon_server" / "proto" / "grpc_predict_v2_pb2.py"
+    for order in ("before", "after"):
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(generated), order],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert (done.returncode, done.stdout.strip()) == (0, "ok"), done.stderr
