@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -126,8 +127,10 @@ class Dispatcher:
         unit = self.config.predictive_unit_id
         image = self.config.predictive_unit_image or UNSET_IMAGE
         self._unit_path = {unit: image} if unit else {}
-        # Adaptive batching, when on: predict calls are joined by this (set by the serving layer).
+        # Adaptive batching, when on: predict calls are joined by this (set by the serving layer),
+        # and the other user calls are bounded by `call_limit`.
         self.batcher: Batcher | None = None
+        self.call_limit: threading.BoundedSemaphore | None = None
 
     # -- operations ------------------------------------------------------------------------
 
@@ -146,6 +149,10 @@ class Dispatcher:
         return self._transform("transform_output", native, codec, fallback_identity=True)
 
     def route(self, native: Any, codec: TransportCodec) -> Raw | Message:
+        with self._turn():
+            return self._route(native, codec)
+
+    def _route(self, native: Any, codec: TransportCodec) -> Raw | Message:
         self._check_ready()
         raw = self._raw_hook("route", native, codec)
         if raw is not None:
@@ -166,6 +173,10 @@ class Dispatcher:
         return self._payload(np.array([[result.data]]), request, meta)
 
     def aggregate(self, native: Any, codec: TransportCodec) -> Raw | Message:
+        with self._turn():
+            return self._aggregate(native, codec)
+
+    def _aggregate(self, native: Any, codec: TransportCodec) -> Raw | Message:
         self._check_ready()
         raw = self._raw_hook("aggregate", native, codec)
         if raw is not None:
@@ -195,6 +206,10 @@ class Dispatcher:
         return self._payload(result.data, first, meta)
 
     def send_feedback(self, native: Any, codec: TransportCodec) -> Raw | Message:
+        with self._turn():
+            return self._send_feedback(native, codec)
+
+    def _send_feedback(self, native: Any, codec: TransportCodec) -> Raw | Message:
         self._check_ready()
         reward = codec.feedback_reward(native)
         if self.config.executor_enabled and reward:
@@ -251,14 +266,20 @@ class Dispatcher:
         self, hook: str, native: Any, codec: TransportCodec, *, fallback_identity: bool
     ) -> Raw | Message:
         self._check_ready()
-        raw = self._raw_hook(hook, native, codec)
-        if raw is not None:
-            return raw
-        request = codec.decode(native)
-        batcher = self.batcher if hook == "predict" else None
-        if batcher is None:
+        if hook == "predict" and self.batcher is not None:  # never with raw predict hooks
+            request = codec.decode(native)
+            return self._reply(request, self.batcher.submit(request))
+        with self._turn():
+            raw = self._raw_hook(hook, native, codec)
+            if raw is not None:
+                return raw
+            request = codec.decode(native)
             return self._reply(request, self._call(hook, request, fallback_identity))
-        return self._reply(request, batcher.submit(request))
+
+    def _turn(self) -> AbstractContextManager[Any]:
+        """With batching on, the user calls made on request threads (every hook but batched
+        predict) are bounded as --threads bounds them without batching."""
+        return self.call_limit if self.call_limit is not None else _NO_SPAN
 
     def _call(self, hook: str, request: Message, fallback_identity: bool) -> Outcome:
         """One hook call for one request: its result, tags and the metrics to answer with."""
@@ -287,18 +308,12 @@ class Dispatcher:
         try:
             if len(requests) == 1:
                 return [self._call("predict", requests[0], False)]
-            joined = rows.join(requests)
-            try:
-                if not self.model.has("predict"):
-                    raise SeldonNotImplementedError("predict")
-                with self.user_span("predict"):
-                    out = self.model.call_with_meta("predict", joined, requests[0].names, {})
-            except SeldonNotImplementedError:  # as alone: each request is answered []
-                return [Outcome([], {}, self._custom_metrics("predict", []))] * len(requests)
-            result = SeldonResponse.create(out)
-            metrics = self._custom_metrics("predict", result.metrics)
-            parts = rows.split(result.data, [request.value.shape[0] for request in requests])
-            return [Outcome(part, result.tags, metrics) for part in parts]
+            joined = Message("data", rows.join(requests), requests[0].names, meta={})
+            outcome = self._call("predict", joined, False)
+            if isinstance(outcome.data, list) and not outcome.data:  # no predict: [] for each
+                return [outcome] * len(requests)
+            parts = rows.split(outcome.data, [request.value.shape[0] for request in requests])
+            return [Outcome(part, outcome.tags, outcome.metrics) for part in parts]
         except Exception as exc:
             error = as_seldon_error(exc)
             return [error] * len(requests)

@@ -27,7 +27,12 @@ NOT_IMPLEMENTED = "NOT_IMPLEMENTED"
 DEFAULT_REST_TIMEOUT = 60
 DEFAULT_MAX_REQUEST_SIZE = 100 * 1024 * 1024
 DEFAULT_MAX_BATCH_TIME_MS = 5.0
-ADMITTED_PER_SLOT = 4  # the derived --max-admitted: each request running may have this many queued
+MAX_BATCH_TIME_MS = 60_000.0
+MAX_WAIT_SECONDS = 86_400.0 * 365  # --request-timeout: a year is "none" in all but name
+# The derived --max-admitted: 4 per request run at once, and never so few that a burst from a
+# handful of clients is refused.
+ADMITTED_PER_SLOT = 4
+ADMITTED_AT_LEAST = 32
 SERVICE_TYPES = (
     "MODEL",
     "ROUTER",
@@ -99,6 +104,18 @@ def _int_range(low: int, high: int | None = None) -> Callable[[str], int]:
             raise ValueError(expected) from None
         if value < low or (high is not None and value > high):
             raise ValueError(expected)
+        return value
+
+    return parse
+
+
+def _float_up_to(high: float) -> Callable[[str], float]:
+    """A number from 0 to `high` (waits longer than threading accepts would fail every call)."""
+
+    def parse(raw: str) -> float:
+        value = _non_negative_float(raw)
+        if value > high:
+            raise ValueError(f"expected a number from 0 to {high:g}")
         return value
 
     return parse
@@ -464,7 +481,7 @@ class Settings:
              "only)", metavar="N", shown_default="0 (off)",
     )
     max_batch_time: float = option(
-        "--max-batch-time", env="SELDON_MAX_BATCH_TIME", parse=_non_negative_float,
+        "--max-batch-time", env="SELDON_MAX_BATCH_TIME", parse=_float_up_to(MAX_BATCH_TIME_MS),
         default=DEFAULT_MAX_BATCH_TIME_MS, help="milliseconds a batch's first request waits "
         "for more before the batch is called", metavar="MS",
         shown_default=f"{DEFAULT_MAX_BATCH_TIME_MS:g}",
@@ -474,10 +491,11 @@ class Settings:
         help="requests a serving process holds at once, running plus waiting; past it REST "
              "answers 503 with Retry-After and gRPC RESOURCE_EXHAUSTED at once, without "
              "touching the model (health, readiness and metrics are never refused)",
-        metavar="N", shown_default=f"0: {ADMITTED_PER_SLOT} x the requests it runs at once",
+        metavar="N", shown_default=f"0: {ADMITTED_PER_SLOT} x the requests it runs at once, at "
+        f"least {ADMITTED_AT_LEAST}",
     )
     request_timeout: float = option(
-        "--request-timeout", env="SELDON_REQUEST_TIMEOUT", parse=_non_negative_float,
+        "--request-timeout", env="SELDON_REQUEST_TIMEOUT", parse=_float_up_to(MAX_WAIT_SECONDS),
         default=0.0, help="seconds a request may wait and run; at the deadline REST answers "
         "504 and gRPC DEADLINE_EXCEEDED, and the model call's late result is discarded",
         metavar="SECONDS", shown_default="0 (none)",

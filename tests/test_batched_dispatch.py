@@ -337,7 +337,7 @@ def test_no_batcher_for_a_model_with_a_raw_predict_hook(
     settings = resolve(["Model", "--max-batch-size", "8"], {}, lambda _path: {})
     with caplog.at_level(logging.WARNING, "seldon_server.serving.services"):
         assert make_batcher(dispatcher(model), settings) is None
-    assert "--max-batch-size ignored: the model has a raw predict hook" in caplog.text
+    assert "--max-batch-size ignored: the model has no predict, or a raw one" in caplog.text
 
 
 @pytest.mark.parametrize("model", [models.NoPredict(), models.EmptyComponent()])

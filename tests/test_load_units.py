@@ -38,7 +38,7 @@ from seldon_server.load.gate import (
     make_gate,
     rest_plan,
 )
-from seldon_server.settings import ADMITTED_PER_SLOT, Settings, resolve
+from seldon_server.settings import ADMITTED_AT_LEAST, ADMITTED_PER_SLOT, Settings, resolve
 
 T = TypeVar("T")
 WAIT = 10.0  # the longest any event in these tests may take; only a broken build waits that long
@@ -772,49 +772,49 @@ def settings(*argv: str) -> Settings:
 
 
 @pytest.mark.parametrize(
-    ("argv", "expected"),
+    ("argv", "batching", "expected"),
     [
         # one thread: nothing to admit (the backlog waits), only deadlines
-        ([], GatePlan(1, 0, 1, 0.0)),
-        (["--request-timeout", "1.5"], GatePlan(1, 0, 1, 1.5)),
-        (["--threads", "8", "--single-threaded", "true"], GatePlan(1, 0, 1, 0.0)),
-        (
-            ["--threads", "8"],
-            GatePlan(8, 8 * ADMITTED_PER_SLOT, 8 * ADMITTED_PER_SLOT + REJECT_THREADS, 0.0),
-        ),
-        (["--threads", "8", "--max-admitted", "2"], GatePlan(2, 2, 2 + REJECT_THREADS, 0.0)),
-        (["--threads", "8", "--max-admitted", "20"], GatePlan(8, 20, 20 + REJECT_THREADS, 0.0)),
-        (["--max-admitted", "3"], GatePlan(1, 0, 1, 0.0)),  # one thread: still nothing to admit
+        ([], False, GatePlan(1, 0, 1, 0.0)),
+        (["--request-timeout", "1.5"], False, GatePlan(1, 0, 1, 1.5)),
+        (["--threads", "8", "--single-threaded", "true"], False, GatePlan(1, 0, 1, 0.0)),
+        (["--threads", "2"], False, GatePlan(2, 32, 36, 0.0)),  # at least 32 admitted
+        (["--threads", "16"], False, GatePlan(16, 64, 68, 0.0)),  # 4 per request run at once
+        (["--threads", "8", "--max-admitted", "2"], False, GatePlan(2, 2, 6, 0.0)),
+        (["--threads", "8", "--max-admitted", "20"], False, GatePlan(8, 20, 24, 0.0)),
+        (["--max-admitted", "3"], False, GatePlan(1, 0, 1, 0.0)),  # one thread: nothing to admit
         # batching: enough at once to fill a batch, even with one thread
-        (["--max-batch-size", "16"], GatePlan(16, 64, 68, 0.0)),
-        (["--threads", "32", "--max-batch-size", "16"], GatePlan(32, 128, 132, 0.0)),
-        (["--max-batch-size", "16", "--max-admitted", "10"], GatePlan(10, 10, 14, 0.0)),
-        (["--max-batch-size", "1", "--threads", "2"], GatePlan(2, 8, 12, 0.0)),  # 1 is off
+        (["--max-batch-size", "16"], True, GatePlan(16, 64, 68, 0.0)),
+        (["--threads", "32", "--max-batch-size", "16"], True, GatePlan(32, 128, 132, 0.0)),
+        (["--max-batch-size", "16", "--max-admitted", "10"], True, GatePlan(10, 10, 14, 0.0)),
+        # asked for but not made (no predict, or a raw one): as without batching
+        (["--max-batch-size", "16"], False, GatePlan(1, 0, 1, 0.0)),
         (
             ["--threads", "4", "--max-batch-size", "8", "--request-timeout", "0.25"],
+            True,
             GatePlan(8, 32, 36, 0.25),
         ),
     ],
 )
-def test_rest_plan(argv: list[str], expected: GatePlan) -> None:
-    assert ADMITTED_PER_SLOT == 4 and REJECT_THREADS == 4  # the figures below assume them
-    assert rest_plan(settings(*argv)) == expected
+def test_rest_plan(argv: list[str], batching: bool, expected: GatePlan) -> None:
+    assert (ADMITTED_PER_SLOT, ADMITTED_AT_LEAST, REJECT_THREADS) == (4, 32, 4)  # figures below
+    assert rest_plan(settings(*argv), batching) == expected
 
 
 @pytest.mark.parametrize(
-    ("argv", "expected"),
+    ("argv", "batching", "expected"),
     [
-        ([], GatePlan(1, 4, 8, 0.0)),  # one gRPC thread still admits a queue
-        (["--grpc-threads", "10"], GatePlan(10, 40, 44, 0.0)),
-        (["--grpc-threads", "10", "--max-admitted", "4"], GatePlan(4, 4, 8, 0.0)),
-        (["--grpc-threads", "3", "--max-batch-size", "2"], GatePlan(3, 12, 16, 0.0)),
-        (["--grpc-threads", "3", "--max-batch-size", "64"], GatePlan(64, 256, 260, 0.0)),
-        (["--threads", "16"], GatePlan(1, 4, 8, 0.0)),  # REST threads are not gRPC's
-        (["--request-timeout", "2"], GatePlan(1, 4, 8, 2.0)),
+        ([], False, GatePlan(1, 32, 36, 0.0)),  # one gRPC thread still admits a queue
+        (["--grpc-threads", "10"], False, GatePlan(10, 40, 44, 0.0)),
+        (["--grpc-threads", "10", "--max-admitted", "4"], False, GatePlan(4, 4, 8, 0.0)),
+        (["--grpc-threads", "3", "--max-batch-size", "2"], True, GatePlan(3, 32, 36, 0.0)),
+        (["--grpc-threads", "3", "--max-batch-size", "64"], True, GatePlan(64, 256, 260, 0.0)),
+        (["--threads", "16"], False, GatePlan(1, 32, 36, 0.0)),  # REST threads are not gRPC's
+        (["--request-timeout", "2"], False, GatePlan(1, 32, 36, 2.0)),
     ],
 )
-def test_grpc_plan(argv: list[str], expected: GatePlan) -> None:
-    assert grpc_plan(settings(*argv)) == expected
+def test_grpc_plan(argv: list[str], batching: bool, expected: GatePlan) -> None:
+    assert grpc_plan(settings(*argv), batching) == expected
 
 
 def test_a_gate_is_made_only_when_there_is_something_to_control() -> None:

@@ -67,14 +67,12 @@ class InferenceServicer:
 
     def ModelInfer(self, request: Any, context: grpc.ServicerContext) -> Any:
         def infer() -> Any:
-            self.service.check(request.model_name, request.model_version or None)
-            inference = v2_proto.decode_infer_request(request)
+            name, version = request.model_name, request.model_version or None
+            self.service.check(name, version)
             response = gated(
                 self.gate,
                 context,
-                lambda: self.service.infer(
-                    request.model_name, request.model_version or None, inference
-                ),
+                lambda: self.service.infer(name, version, v2_proto.decode_infer_request(request)),
             )
             reply = v2_proto.encode_infer_response(response, raw=v2_proto.uses_raw(request))
             if self.payload_log is not None:

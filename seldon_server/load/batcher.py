@@ -73,7 +73,7 @@ class Batcher:
             return
         with self._lock:
             if self._owner != os.getpid():
-                self._metrics = BatchMetrics()
+                self._metrics = BatchMetrics()  # per process: a fork's metrics are its own
                 threading.Thread(target=self._run, name="batcher", daemon=True).start()
                 self._owner = os.getpid()
 
@@ -130,6 +130,6 @@ class Batcher:
 
     def record_call(self, size: int) -> None:
         """A joined call made without the thread (a Kafka batch in hand), for the metrics."""
-        self._start()
-        if self._metrics is not None:
-            self._metrics.size.observe(size)
+        if self._metrics is None:
+            self._metrics = BatchMetrics()
+        self._metrics.size.observe(size)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import threading
@@ -15,7 +16,7 @@ from typing import TypeVar
 from seldon_server.errors import ClientGoneError, DeadlineExceededError, OverloadedError
 from seldon_server.load import deadline as request_deadline
 from seldon_server.load.metrics import GateMetrics
-from seldon_server.settings import ADMITTED_PER_SLOT, Settings
+from seldon_server.settings import ADMITTED_AT_LEAST, ADMITTED_PER_SLOT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -38,28 +39,27 @@ class GatePlan:
     timeout: float  # seconds from arrival to answer; 0: none
 
 
-def rest_plan(settings: Settings) -> GatePlan:
+def rest_plan(settings: Settings, batching: bool = False) -> GatePlan:
     """A one-thread REST worker takes one request at a time (the others wait in the socket
     backlog, out of reach): it has nothing to admit, only deadlines."""
-    slots = _slots(settings, settings.rest_threads)
-    if slots == 1 and settings.rest_threads == 1:
+    slots = _slots(settings, settings.rest_threads, batching)
+    if slots == 1:
         return GatePlan(1, 0, 1, settings.request_timeout)
     return _plan(settings, slots)
 
 
-def grpc_plan(settings: Settings) -> GatePlan:
-    return _plan(settings, _slots(settings, settings.grpc_threads))
+def grpc_plan(settings: Settings, batching: bool = False) -> GatePlan:
+    return _plan(settings, _slots(settings, settings.grpc_threads, batching))
 
 
-def _slots(settings: Settings, threads: int) -> int:
-    """With batching, enough requests at once to fill a batch (predict runs on one thread)."""
-    if settings.max_batch_size > 1:
-        return max(threads, settings.max_batch_size)
-    return threads
+def _slots(settings: Settings, threads: int, batching: bool) -> int:
+    """With batching, enough requests at once to fill a batch: predict runs on the batch thread
+    and the dispatcher bounds the other user calls by `threads` (Dispatcher.call_limit)."""
+    return max(threads, settings.max_batch_size) if batching else threads
 
 
 def _plan(settings: Settings, slots: int) -> GatePlan:
-    limit = settings.max_admitted or ADMITTED_PER_SLOT * slots
+    limit = settings.max_admitted or max(ADMITTED_PER_SLOT * slots, ADMITTED_AT_LEAST)
     slots = min(slots, limit)
     return GatePlan(slots, limit, limit + REJECT_THREADS, settings.request_timeout)
 
@@ -166,7 +166,13 @@ class Gate:
             finally:
                 self._slots.release()
 
-        future = self._pool.submit(timed)
+        left = deadline - time.monotonic()
+        if left <= 0:  # its turn came too late: answered now, never run
+            self._slots.release()
+            self._timed_out("waiting")
+            raise DeadlineExceededError("Request timed out waiting for its turn")
+        # The call's thread sees this one's context (the request's tracing span among it).
+        future = self._pool.submit(contextvars.copy_context().run, timed)
         try:
             return future.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:

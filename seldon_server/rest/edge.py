@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from seldon_server.codecs import json as json_codec
+from seldon_server.codecs.v2_json import error_body
 from seldon_server.errors import (
     BadDataError,
     ClientGoneError,
@@ -104,10 +105,11 @@ class Edge:
         """The app's answer once admitted and in its turn; else the refusal, at once."""
         gate = self.gate
         assert gate is not None
+        v2 = environ.get("PATH_INFO", "").startswith("/v2/")
         try:
             gate.enter()
         except OverloadedError as exc:
-            return _refusal(exc, start)
+            return _refusal(exc, start, v2)
         try:
             if not gate.plan.timeout:
                 return gate.run(lambda: self.app(environ, start), None, _client_gone(environ))
@@ -118,7 +120,7 @@ class Edge:
             start(answer.status, answer.headers)
             return answer.body
         except (DeadlineExceededError, ClientGoneError) as exc:
-            return _refusal(exc, start)
+            return _refusal(exc, start, v2)
         finally:
             gate.leave()
 
@@ -171,13 +173,14 @@ def _no_write(data: bytes) -> None:
     raise RuntimeError("write() is not supported")
 
 
-def _refusal(error: SeldonError, start: StartResponse) -> list[bytes]:
-    """Overloaded (503, Retry-After), past the deadline (504) or the client gone (499)."""
+def _refusal(error: SeldonError, start: StartResponse, v2: bool) -> list[bytes]:
+    """Overloaded (503, Retry-After), past the deadline (504) or the client gone (499), in the
+    protocol's own error body."""
     headers = [("Content-Type", JSON)]
     if isinstance(error, OverloadedError):
         headers.append(("Retry-After", str(error.retry_after)))
     start(f"{error.status_code} {_PHRASES.get(error.status_code, 'Error')}", headers)
-    return [json_codec.status_body(error)]
+    return [error_body(error.message) if v2 else json_codec.status_body(error)]
 
 
 _PHRASES = {503: "SERVICE UNAVAILABLE", 504: "GATEWAY TIMEOUT", 499: "CLIENT CLOSED REQUEST"}

@@ -29,18 +29,19 @@ def read_body(request: Request, *, passthrough: bool = False, limit: int | None 
         text = request.args.get("json")
     if text:
         return text if passthrough else _parse(text)
-    body = _body(request, environ, limit)
+    body = raw_body(request, limit)
     if passthrough:
         return body
     return _parse(body)
 
 
-def _body(request: Request, environ: dict[str, Any], limit: int | None) -> bytes:
+def raw_body(request: Request, limit: int | None) -> bytes:
     """The raw body; read straight from the WSGI stream when its length is declared.
 
     Werkzeug's get_data() wraps the stream on every call, a measurable share of a small request;
     its size limit is applied here the same way (413).
     """
+    environ = request.environ
     length = environ.get("CONTENT_LENGTH")
     if not length or not length.isdigit() or environ.get("HTTP_TRANSFER_ENCODING"):
         return request.get_data()

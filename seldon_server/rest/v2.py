@@ -13,8 +13,9 @@ from werkzeug.exceptions import HTTPException
 from seldon_server.codecs import v2_json
 from seldon_server.codecs.json import dumps
 from seldon_server.codecs.v2_json import error_body
-from seldon_server.errors import PayloadTooLargeError, SeldonError, as_seldon_error
+from seldon_server.errors import SeldonError, as_seldon_error
 from seldon_server.inference import InferenceService
+from seldon_server.rest.requests import raw_body
 
 logger = logging.getLogger(__name__)
 JSON = "application/json"
@@ -35,6 +36,7 @@ V2_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_VERSION}/infer", "V2ModelInfer", ("POST",)),
 )
 INFER_ENDPOINT = "V2ModelInfer"
+_HEADER_LENGTH_ENV = "HTTP_" + v2_json.HEADER_LENGTH.upper().replace("-", "_")
 _PATHS = (
     (re.compile(r"/v2/models/[^/]+(?:/versions/[^/]+)?/infer"), INFER_ENDPOINT),
     (re.compile(r"/v2/models/[^/]+(?:/versions/[^/]+)?/ready"), "V2ModelReady"),
@@ -110,7 +112,8 @@ class _V2Views:
 
     def V2ModelInfer(self, name: str, version: str | None = None) -> Response:
         self.service.check(name, version)  # an unknown model is a 404 before its body is read
-        inference = v2_json.parse_body(self._body(), request.headers.get(v2_json.HEADER_LENGTH))
+        body = raw_body(request, self.max_request_size)
+        inference = v2_json.parse_body(body, request.environ.get(_HEADER_LENGTH_ENV))
         response = self.service.infer(name, version, inference)
         binary = v2_json.binary_outputs(inference, [output.name for output in response.outputs])
         rendered = v2_json.render_response(response, binary)
@@ -119,13 +122,3 @@ class _V2Views:
         out = Response(rendered.body, 200, mimetype=OCTETS)
         out.headers[v2_json.HEADER_LENGTH] = str(rendered.header_length)
         return out
-
-    def _body(self) -> bytes:
-        environ = request.environ
-        length = environ.get("CONTENT_LENGTH") or ""
-        limit = self.max_request_size
-        if length.isdigit() and not environ.get("HTTP_TRANSFER_ENCODING"):
-            if limit is not None and int(length) > limit:
-                raise PayloadTooLargeError(f"Request body of {length} bytes is over {limit}")
-            return environ["wsgi.input"].read(int(length)) if int(length) else b""
-        return request.get_data()

@@ -11,6 +11,7 @@ from seldon_server.serving.services import (
     ModelLoadError,
     ServingPlan,
     address,
+    limit_unbatched_calls,
     load_model,
     log_load_failure,
     make_inference,
@@ -36,7 +37,8 @@ def serve(plan: ServingPlan, index: int) -> int:
     settings = plan.settings
     services = start_services(plan)
     where = address(settings.bind_address, plan.grpc_port)
-    gate_plan = grpc_plan(settings)
+    gate_plan = grpc_plan(settings, services.dispatcher.batcher is not None)
+    limit_unbatched_calls(services.dispatcher, settings.grpc_threads)
     options = GrpcOptions(
         address=where,
         threads=gate_plan.threads,
@@ -57,7 +59,10 @@ def serve(plan: ServingPlan, index: int) -> int:
         server.server.stop(None)
         return ExitCode.LOAD_FAILED
     server.mark_serving()
-    logger.info("gRPC server %d serving on %s with %d threads", index, where, settings.grpc_threads)
+    logger.info(
+        "gRPC server %d serving on %s, %d calls at once, %s admitted",
+        index, where, gate_plan.slots, gate_plan.limit or "all",
+    )  # fmt: skip
     wait_for_stop()
     logger.info(
         "gRPC server %d stopping: draining in-flight calls for up to %.1fs", index, plan.grace

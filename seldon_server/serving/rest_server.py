@@ -26,6 +26,8 @@ from seldon_server.serving.services import (
     ProcessServices,
     ServingPlan,
     address,
+    batches,
+    limit_unbatched_calls,
     load_model,
     log_load_failure,
     make_inference,
@@ -49,10 +51,10 @@ def serve(plan: ServingPlan) -> int:
 # -- Gunicorn ---------------------------------------------------------------------------------
 
 
-def gunicorn_options(settings: Settings, grace: float) -> dict[str, Any]:
+def gunicorn_options(settings: Settings, grace: float, batching: bool = False) -> dict[str, Any]:
     """The Gunicorn settings for the REST master, from ours (hooks are added by the app)."""
     # The admitted requests and the threads that refuse the rest (load.gate.rest_plan).
-    threads = rest_plan(settings).threads
+    threads = rest_plan(settings, batching).threads
     return {
         "bind": [address(settings.bind_address, settings.http_port)],
         "workers": settings.workers,
@@ -92,7 +94,8 @@ class SeldonGunicorn(BaseApplication):
 
     def load_config(self) -> None:
         assert self.cfg is not None
-        options = gunicorn_options(self.plan.settings, self.plan.grace)
+        settings = self.plan.settings
+        options = gunicorn_options(settings, self.plan.grace, batches(settings, self.plan.model))
         options.update(post_fork=_post_fork, child_exit=_child_exit, worker_exit=_worker_exit)
         for key, value in options.items():
             self.cfg.set(key, value)
@@ -189,9 +192,10 @@ def build_app(plan: ServingPlan, services: ProcessServices) -> Flask:
         metadata=plan.metadata,
         observer=services.recorder.observe_request,
         payload_log=services.payload_log,
-        gate=make_gate(rest_plan(settings), "rest"),
+        gate=make_gate(rest_plan(settings, services.dispatcher.batcher is not None), "rest"),
         inference=make_inference(plan, services.dispatcher),
     )
+    limit_unbatched_calls(services.dispatcher, settings.rest_threads)
     app = create_app(services.dispatcher, options)
     if services.tracer is not None:
         install_rest_tracing(app, services.tracer, settings.jaeger_extra_tags)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,16 +90,28 @@ def make_inference(plan: ServingPlan, dispatcher: Dispatcher) -> InferenceServic
     return InferenceService(dispatcher, identity(name, plan.metadata), settings.service_type)
 
 
-def make_batcher(dispatcher: Dispatcher, settings: Settings) -> Batcher | None:
-    """The process's batcher when batching is on and the model's predict can be batched (a
+def batches(settings: Settings, model: UserModel) -> bool:
+    """Whether predict calls are joined: batching is on and the model's predict can be (a
     `predict_raw` or `predict_rest`/`_grpc` hook sees the transport's message: never joined)."""
-    model = dispatcher.model
-    if settings.max_batch_size < 2 or not model.has("predict"):
-        return None
-    if model.has_raw_variant("predict"):
-        logger.warning("--max-batch-size ignored: the model has a raw predict hook")
+    if settings.max_batch_size < 2:
+        return False
+    return model.has("predict") and not model.has_raw_variant("predict")
+
+
+def make_batcher(dispatcher: Dispatcher, settings: Settings) -> Batcher | None:
+    """The process's batcher when `batches()`; else None, with a warning if it was asked for."""
+    if not batches(settings, dispatcher.model):
+        if settings.max_batch_size > 1:
+            logger.warning("--max-batch-size ignored: the model has no predict, or a raw one")
         return None
     return Batcher(dispatcher.predict_rows, settings.max_batch_size, settings.max_batch_time / 1000)
+
+
+def limit_unbatched_calls(dispatcher: Dispatcher, threads: int) -> None:
+    """With batching, this process takes more requests at once than --threads: its user calls
+    other than batched predict stay bounded by `threads` (see load.gate._slots)."""
+    if dispatcher.batcher is not None:
+        dispatcher.call_limit = threading.BoundedSemaphore(threads)
 
 
 def _start_tracer(settings: Settings) -> Any:

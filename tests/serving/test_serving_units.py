@@ -52,18 +52,22 @@ class Echo:
     ("args", "worker_class", "threads"),
     [
         ((), "sync", 1),
-        # 4 run, 12 wait (4 x 4 admitted) and 4 more threads answer the refusals
-        (("--threads", "4"), "gthread", 20),
+        # 4 run, 28 wait (at least 32 admitted) and 4 more threads answer the refusals
+        (("--threads", "4"), "gthread", 36),
         (("--threads", "4", "--max-admitted", "6"), "gthread", 10),
         (("--threads", "4", "--single-threaded"), "sync", 1),
         # batching: a batch's worth of requests at once, whatever --threads says
-        (("--max-batch-size", "8"), "gthread", 36),
+        (("--max-batch-size", "16", "batching"), "gthread", 68),
+        # asked for, but the model cannot batch: as without it
+        (("--max-batch-size", "16"), "sync", 1),
     ],
 )
 def test_gunicorn_worker_class_follows_the_thread_count(
     args: tuple[str, ...], worker_class: str, threads: int
 ) -> None:
-    options = gunicorn_options(settings(*args), 29.0)
+    batching = "batching" in args
+    argv = [arg for arg in args if arg != "batching"]
+    options = gunicorn_options(settings(*argv), 29.0, batching)
     assert (options["worker_class"], options["threads"]) == (worker_class, threads)
 
 
@@ -196,11 +200,16 @@ def test_interceptor_counts_grpc_calls_by_method_and_status() -> None:
 
 
 @pytest.fixture
-def metrics_dir(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+def metrics_dir(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A multiprocess directory for this test; prometheus_client's process-wide value class is
+    put back afterwards, so later tests in this process do not need one."""
+    from prometheus_client import values
+
     from seldon_server import metrics
 
     monkeypatch.setenv(metrics.MULTIPROC_ENV, str(tmp_path))
-    return str(tmp_path)
+    monkeypatch.setattr(values, "ValueClass", values.ValueClass)
+    yield str(tmp_path)
 
 
 def test_metrics_server_answers_scrapes_from_its_own_thread(metrics_dir: str) -> None:
