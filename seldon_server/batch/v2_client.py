@@ -6,8 +6,6 @@ import reprlib
 from functools import partial
 from typing import Any
 
-import numpy as np
-
 from seldon_server import http1
 from seldon_server.batch.client import (
     CallError,
@@ -21,17 +19,19 @@ from seldon_server.batch.client import (
 from seldon_server.batch.config import BatchConfig
 from seldon_server.batch.payload import PayloadError
 from seldon_server.codecs import v2_values
-from seldon_server.codecs.v2_proto import CONTENTS_FIELDS, decode_parameters, encode_parameters
-from seldon_server.codecs.v2_raw import from_raw, to_raw, wire_elements
+from seldon_server.codecs.v2_proto import (
+    decode_parameters,
+    encode_parameters,
+    from_contents,
+    set_contents,
+)
+from seldon_server.codecs.v2_raw import from_raw, to_raw
 from seldon_server.codecs.v2_tensors import (
-    DTYPES,
     NamedTensor,
     bytes_tensor_data,
     check_content_type,
     check_datatype,
     content_type,
-    element_count,
-    reshape,
 )
 from seldon_server.errors import BadDataError, SeldonError
 from seldon_server.proto import grpc_predict_v2_pb2 as pb
@@ -103,7 +103,7 @@ def _request_message(body: dict[str, Any], model: str) -> Any:
         if raw:
             message.raw_input_contents.append(to_raw(tensor))
         else:
-            _set_contents(entry.contents, tensor)
+            set_contents(entry.contents, tensor)
     outputs = body.get("outputs")
     for index, item in enumerate(outputs if isinstance(outputs, list) else []):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
@@ -141,14 +141,6 @@ def _object(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
-def _set_contents(contents: Any, tensor: NamedTensor) -> None:
-    values = getattr(contents, CONTENTS_FIELDS[tensor.datatype])
-    if tensor.datatype == "BYTES":
-        values.extend(wire_elements(tensor))
-    else:
-        values.extend(np.asarray(tensor.data).ravel().tolist())
-
-
 def _response(message: Any) -> dict[str, Any]:
     try:
         return response_dict(message)
@@ -179,23 +171,11 @@ def _output(output: Any, raw: bytes | None) -> dict[str, Any]:
     datatype = check_datatype(output.datatype, where)
     shape = tuple(output.shape)
     if raw is None:
-        values = _from_contents(output.contents, datatype, shape, where)
+        values = from_contents(output.contents, datatype, shape, where)
     else:
         values = from_raw(datatype, shape, raw, where)
     parameters = decode_parameters(output.parameters)
     return _output_json(output.name, datatype, shape, values, parameters)
-
-
-def _from_contents(contents: Any, datatype: str, shape: tuple[int, ...], where: str) -> Any:
-    field = CONTENTS_FIELDS.get(datatype)
-    if field is None:
-        raise BadDataError(f"{where}: {datatype} has no typed contents, only raw ones")
-    values = getattr(contents, field)
-    if len(values) != element_count(shape):
-        raise BadDataError(f"{where}: {len(values)} values for shape {list(shape)}")
-    if datatype == "BYTES":
-        return list(values)
-    return reshape(np.asarray(values, dtype=DTYPES[datatype]), shape, where)
 
 
 def _output_json(

@@ -147,15 +147,24 @@ def flatten(value: list[Any]) -> tuple[list[int], list[Any]]:
 
 
 def _collect(value: Any, shape: list[int], depth: int, leaves: list[Any]) -> None:
-    if not isinstance(value, list) or len(value) != shape[depth]:
-        raise PayloadError(f"a data line must be a rectangular array: shape {shape} expected")
-    if depth + 1 < len(shape):
-        for item in value:
-            _collect(item, shape, depth + 1, leaves)
-    elif any(isinstance(item, list) for item in value):
-        raise PayloadError(f"a data line must be a rectangular array: shape {shape} expected")
-    else:
-        leaves.extend(value)
+    """The values of a rectangular nested list, row-major, without recursion (a line may nest
+    a thousand levels deep)."""
+    if len(shape) > MAX_DIMS:
+        raise PayloadError(f"a data line may have at most {MAX_DIMS} dimensions")
+    stack: list[tuple[Any, int]] = [(value, depth)]
+    while stack:
+        item, level = stack.pop()
+        if not isinstance(item, list) or len(item) != shape[level]:
+            raise PayloadError(f"a data line must be a rectangular array: shape {shape} expected")
+        if level + 1 < len(shape):
+            stack.extend((child, level + 1) for child in reversed(item))
+        elif any(isinstance(child, list) for child in item):
+            raise PayloadError(f"a data line must be a rectangular array: shape {shape} expected")
+        else:
+            leaves.extend(item)
+
+
+MAX_DIMS = 64  # what numpy holds
 
 
 def datatype_of(leaves: list[Any]) -> str:

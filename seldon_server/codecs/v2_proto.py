@@ -106,7 +106,7 @@ def _decode_input(tensor: Any, raw: bytes | None) -> NamedTensor:
     kind = content_type(parameters, where)
     check_content_type(kind, datatype, where)
     if raw is None:
-        values = _from_contents(tensor.contents, datatype, shape, where)
+        values = from_contents(tensor.contents, datatype, shape, where)
     elif tensor.contents.ListFields():
         raise BadDataError(f"{where}: typed contents cannot come with raw_input_contents")
     else:
@@ -116,7 +116,8 @@ def _decode_input(tensor: Any, raw: bytes | None) -> NamedTensor:
     return NamedTensor(tensor.name, datatype, shape, values, parameters)
 
 
-def _from_contents(contents: Any, datatype: str, shape: tuple[int, ...], where: str) -> Any:
+def from_contents(contents: Any, datatype: str, shape: tuple[int, ...], where: str) -> Any:
+    """A tensor's typed contents, checked (one field, the right count, values in range)."""
     if datatype == "FP16":
         raise BadDataError(f"{where}: FP16 has no typed contents; send it in raw_input_contents")
     name = CONTENTS_FIELDS[datatype]
@@ -190,7 +191,7 @@ def encode_infer_response(response: InferenceResponse, *, raw: bool) -> Any:
         if raw:
             message.raw_output_contents.append(to_raw(tensor))
         else:
-            _set_contents(output.contents, tensor)
+            set_contents(output.contents, tensor)
     return message
 
 
@@ -205,7 +206,8 @@ def _packed_array(contents: Any, name: str, count: int) -> np.ndarray | None:
     return np.frombuffer(data, layout, count, span[0]).astype(layout.newbyteorder("="))
 
 
-def _set_contents(contents: Any, tensor: NamedTensor) -> None:
+def set_contents(contents: Any, tensor: NamedTensor) -> None:
+    """A tensor's values into its typed contents field."""
     name = CONTENTS_FIELDS[tensor.datatype]
     packed = _PACKED.get(name)
     if packed is not None and element_count(tensor.shape):

@@ -21,7 +21,7 @@ from seldon_server.batch.v2_client import (
 )
 from seldon_server.batch.v2_payload import V2Codec, datatype_of, flatten, tagged
 from seldon_server.codecs.v2_raw import pack_bytes
-from seldon_server.errors import SeldonError
+from seldon_server.errors import BadDataError, SeldonError
 from seldon_server.proto import grpc_predict_v2_pb2 as pb
 
 
@@ -231,3 +231,20 @@ def test_a_rest_error_reads_the_v2_error_text() -> None:
     assert error_text(b"<html>bad gateway</html>") == "<html>bad gateway</html>"
     assert error_text(b'{"status": {"info": "seldon"}}') == '{"status": {"info": "seldon"}}'
     assert error_text(b"") == "(empty body)"
+
+
+def test_a_line_nested_deeper_than_numpy_holds_is_refused_without_recursion() -> None:
+    deep: Any = 1
+    for _ in range(1000):  # what a JSON parser takes, and far past the interpreter's recursion
+        deep = [deep]
+    with pytest.raises(PayloadError, match="at most 64 dimensions"):
+        flatten(deep)
+    assert flatten([[1, 2], [3, 4]]) == ([2, 2], [1, 2, 3, 4])
+
+
+def test_out_of_range_typed_contents_in_a_grpc_answer_are_an_error_not_wrapped() -> None:
+    message = pb.ModelInferResponse(model_name="m")
+    output = message.outputs.add(name="o", datatype="INT8", shape=[1])
+    output.contents.int_contents.append(300)
+    with pytest.raises(BadDataError, match="out of range"):
+        response_dict(message)
