@@ -26,8 +26,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +33,9 @@ import numpy as np
 from google.protobuf import json_format
 
 from seldon_server.proto import prediction_pb2
+
+sys.path.insert(0, str(Path(__file__).parent))
+from readiness import wait_ready  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -81,16 +82,7 @@ def serve(
         )  # fmt: skip
     if cpus:
         os.sched_setaffinity(process.pid, cpus)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{http}/ready", timeout=1) as reply:
-                if reply.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        raise SystemExit(f"the server never got ready; see {log}")
+    wait_ready(f"http://127.0.0.1:{http}/ready", process, log)
     _pin_tree(process.pid, cpus)
     return process, http, grpc_port
 
@@ -243,17 +235,7 @@ def _start_mlserver(mlserver: Path, batch: int, batch_seconds: float, cpus: set[
         process = subprocess.Popen([str(mlserver), "start", "."], cwd=folder, env=env,
                                    stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)  # fmt: skip
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            url = f"http://127.0.0.1:{http}/v2/models/Costly/ready"
-            with urllib.request.urlopen(url, timeout=1) as reply:
-                if reply.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        raise SystemExit(f"MLServer never got ready; see {log}")
+    wait_ready(f"http://127.0.0.1:{http}/v2/models/Costly/ready", process, log)
     _pin_tree(process.pid, cpus)
     return process, http
 

@@ -24,14 +24,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from procstat import cpu_seconds, tree  # noqa: E402
+from readiness import wait_ready  # noqa: E402
 
 from seldon_server.proto import grpc_predict_v2_pb2 as pb  # noqa: E402
 
@@ -123,18 +122,7 @@ def _start(command: list[str], cwd: Path, env: dict[str, str], cpus: set[int] | 
     with open(log, "ab") as out:
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{command[0]} exited; see {log}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{http}{ready}", timeout=1) as reply:
-                if reply.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        raise SystemExit(f"{command[0]} never got ready; see {log}")
+    wait_ready(f"http://127.0.0.1:{http}{ready}", process, log)
     if cpus:
         for pid in tree(process.pid):
             os.sched_setaffinity(pid, cpus)
