@@ -95,16 +95,33 @@ def array_values(array: np.ndarray) -> Any:
 
 def loads(body: bytes | str) -> Any:
     """Parse a request body; anything that is not JSON is the client's mistake."""
+    if not _may_hold_big_int(body):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        # orjson rejects NaN/Infinity and big integers, which the stdlib parser (and so the
-        # original server) accepts.
+        # orjson rejects NaN/Infinity, which the stdlib parser (and so the original server)
+        # accepts, and reads integers beyond 64 bits as floats, which the stdlib keeps exact.
         return stdlib_json.loads(body)
     except (ValueError, RecursionError) as exc:
         raise BadDataError("Can't find JSON in data") from exc
+
+
+# An integer orjson would turn into a float has at least 19 digits in a row (2**63 has 19);
+# float literals have at most 17 significant digits. Only bodies up to _BIG_INT_SCAN are
+# scanned (a large numeric payload would pay for it on every request): beyond, such integers
+# arrive as floats.
+_DIGITS = bytes(0x31 if 0x30 <= code <= 0x39 else 0x30 for code in range(256))
+_BIG_INT_DIGITS = b"1" * 19
+_BIG_INT_SCAN = 16 * 1024
+
+
+def _may_hold_big_int(body: bytes | str) -> bool:
+    if len(body) > _BIG_INT_SCAN or len(body) < len(_BIG_INT_DIGITS):
+        return False
+    data = body if isinstance(body, bytes) else body.encode("utf-8", "replace")
+    return _BIG_INT_DIGITS in data.translate(_DIGITS)
 
 
 def decode(body: Any) -> Message:

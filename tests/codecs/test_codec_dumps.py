@@ -81,11 +81,17 @@ def test_dumps_int_keys_sorted_like_jsonify() -> None:
         (b'{"a":1}', {"a": 1}),
         (b"[1,2.5]", [1, 2.5]),
         ('{"t":"é"}', {"t": "é"}),
-        (b"18446744073709551616", 2**64),  # beyond int64: orjson refuses, the stdlib parses
+        # beyond 64 bits: orjson reads a float, the stdlib (as the original) the exact int
+        (b"18446744073709551616", 2**64),
+        (b'{"id":99999999999999999999999999}', {"id": 99999999999999999999999999}),
+        (b"[-9223372036854775809, 1.5]", [-(2**63) - 1, 1.5]),
+        (b"[0.12345678901234567, 1e300]", [0.12345678901234567, 1e300]),  # floats stay floats
     ],
 )
 def test_loads_parses_json(body: bytes | str, expected: Any) -> None:
-    assert loads(body) == expected
+    parsed = loads(body)
+    assert parsed == expected
+    assert repr(parsed) == repr(expected)  # the same types: an int is not an equal float
 
 
 def test_loads_accepts_nan_and_infinity_like_the_stdlib() -> None:

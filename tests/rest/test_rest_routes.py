@@ -44,6 +44,16 @@ def test_floats_stay_floats(identity: Any) -> None:
     assert response.data == b'{"data":{"names":["t:0","t:1"],"ndarray":[[1.0,2.0]]},"meta":{}}\n'
 
 
+def test_integers_beyond_64_bits_stay_exact(identity: Any) -> None:
+    """As the original's stdlib parser: an id of 26 digits comes back as it went, not 1e+26."""
+    body = b'{"jsonData":{"id":99999999999999999999999999,"n":-9223372036854775809}}'
+    response = identity.post("/predict", data=body, content_type="application/json")
+    assert response.status_code == 200
+    assert response.data.startswith(
+        b'{"jsonData":{"id":99999999999999999999999999,"n":-9223372036854775809},'
+    )
+
+
 def test_get_predict_with_json_query(identity: Any) -> None:
     query = {"json": '{"strData":"hi","meta":{"puid":"p1","tags":{"a":1}}}'}
     response = identity.get("/predict", query_string=query)
