@@ -23,12 +23,21 @@ logger = logging.getLogger(__name__)
 CallRows = Callable[[list[Message]], Sequence[Any]]
 
 
+def _held_lock() -> Any:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass(eq=False, slots=True)
 class _Entry:
     request: Message
     key: Hashable | None
     enqueued: float = field(default_factory=time.perf_counter)
-    done: threading.Event = field(default_factory=threading.Event)
+    # Held until the answer is in: a bare lock is the cheapest wake-up there is (an Event
+    # builds a Condition per request and its waiter lock per wait).
+    done: Any = field(default_factory=_held_lock)
+    answered: bool = False
     outcome: Any = None
     abandoned: bool = False  # its deadline passed while it waited: not run
 
@@ -61,7 +70,9 @@ class Batcher:
         self._start()
         self._queue.put(entry)
         until = deadline.current()
-        if not entry.done.wait(None if until is None else max(0.0, until - time.monotonic())):
+        if not entry.done.acquire(
+            timeout=-1 if until is None else max(0.0, until - time.monotonic())
+        ):
             entry.abandoned = True  # too late if its batch already runs: the result is dropped
             raise DeadlineExceededError("Request timed out waiting for its batch")
         if isinstance(entry.outcome, BaseException):
@@ -85,9 +96,8 @@ class Batcher:
             except BaseException as exc:  # never leave a waiting request without an answer
                 error = as_seldon_error(exc)
                 for entry in batch:
-                    if not entry.done.is_set():
-                        entry.outcome = error
-                        entry.done.set()
+                    if not entry.answered:
+                        _answer(entry, error)
                 logger.exception("Batching failed")
 
     def _collect(self) -> list[_Entry]:
@@ -125,11 +135,16 @@ class Batcher:
             except Exception as exc:  # only this call's requests fail
                 outcomes = [as_seldon_error(exc)] * len(group)
             for entry, outcome in zip(group, outcomes, strict=True):
-                entry.outcome = outcome
-                entry.done.set()
+                _answer(entry, outcome)
 
     def record_call(self, size: int) -> None:
         """A joined call made without the thread (a Kafka batch in hand), for the metrics."""
         if self._metrics is None:
             self._metrics = BatchMetrics()
         self._metrics.size.observe(size)
+
+
+def _answer(entry: _Entry, outcome: Any) -> None:
+    entry.outcome = outcome
+    entry.answered = True
+    entry.done.release()
