@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pytest
+from utils import wait_until
 
 from seldon_server.codecs.message import Message
 from seldon_server.errors import (
@@ -51,16 +52,6 @@ class _SubArray(np.ndarray):
 
 def data(value: Any, names: Sequence[str] = (), encoding: str = "ndarray") -> Message:
     return Message("data", np.asarray(value), list(names), encoding)  # type: ignore[arg-type]
-
-
-def wait_for(check: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    """Poll `check` until true, failing after `timeout` seconds."""
-    until = time.monotonic() + timeout
-    pause = 0.001
-    while not check():
-        assert time.monotonic() < until, f"timed out waiting for {what}"
-        time.sleep(pause)
-        pause = min(pause * 2, 0.02)
 
 
 def in_threads(func: Callable[[int], T], count: int) -> list[T]:
@@ -351,7 +342,7 @@ def test_the_next_batch_gathers_while_the_model_runs_the_last_one() -> None:
         assert model.called.wait(WAIT)
         later = [pool.submit(batcher.submit, data([[float(i)]])) for i in range(1, 6)]
         # The five wait in the batcher's queue while the first call runs.
-        wait_for(lambda: batcher._queue.qsize() == 5, "five queued requests")
+        wait_until(lambda: batcher._queue.qsize() == 5, "five queued requests", WAIT)
         release.set()
         np.testing.assert_array_equal(first.result(WAIT), [[0.0]])
         for i, future in enumerate(later, 1):
@@ -444,7 +435,9 @@ def test_an_exception_in_one_call_does_not_fail_the_calls_of_other_keys() -> Non
             futures.append(
                 pool.submit(outcome_or_error, functools.partial(batcher.submit, request))
             )
-            wait_for(lambda count=count: batcher._queue.qsize() == count, "a queued request")
+            wait_until(
+                lambda count=count: batcher._queue.qsize() == count, "a queued request", WAIT
+            )
         release.set()
         assert first.result(WAIT) == "first"
         answers = [future.result(WAIT) for future in futures]
@@ -707,11 +700,12 @@ def test_with_a_timeout_the_caller_answers_at_the_deadline_and_the_call_keeps_it
     finally:
         release.set()
     assert finished.wait(WAIT)
-    wait_for(
+    wait_until(
         lambda: (
             outcome_or_error(lambda: gate.run(lambda: "free", time.monotonic() + 0.05)) == "free"
         ),
         "the slot to be released",
+        WAIT,
     )
     assert gate.run(lambda: 42, gate.deadline()) == 42  # a timely call returns its result
     gate.leave()

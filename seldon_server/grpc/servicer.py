@@ -173,7 +173,7 @@ def _log_call(
     """The call to the request log (feedback alone; else with `response()`); logging must never
     cost a call its answer."""
     try:
-        puid = _puid(context, request)
+        puid = metadata_puid(context) or message_puid(request) or new_puid()
         if isinstance(request, SerializedRequest):
             body: Payload = (request.data, JSON, seldon_message_json)
         else:
@@ -197,12 +197,12 @@ def _reply_payload(result: Reply, reply: bytes) -> Payload:
     return (reply, JSON, seldon_message_json) if printed is None else (printed, JSON, None)
 
 
-def _puid(context: grpc.ServicerContext, request: Any) -> str:
-    """The seldon-puid metadata, else the request's own meta.puid, else a new one."""
+def metadata_puid(context: grpc.ServicerContext) -> str:
+    """The call's seldon-puid metadata, or "" (the caller falls back to the message's own)."""
     for key, value in context.invocation_metadata() or ():
         if key == PUID_KEY and value:
             return str(value)
-    return message_puid(request) or new_puid()
+    return ""
 
 
 def _metadata_proto(metadata: dict[str, Any]) -> Any:

@@ -12,7 +12,7 @@ from seldon_server.codecs import v2_proto
 from seldon_server.codecs.proto_json import message_json
 from seldon_server.codecs.v2_json import error_body
 from seldon_server.errors import SeldonError, as_seldon_error
-from seldon_server.grpc.servicer import PUID_KEY, abort_with, gated
+from seldon_server.grpc.servicer import abort_with, gated, metadata_puid
 from seldon_server.inference import InferenceService
 from seldon_server.load.gate import Gate
 from seldon_server.proto import grpc_predict_v2_pb2 as pb
@@ -100,7 +100,7 @@ class InferenceServicer:
         thread); logging must never cost a call its answer."""
         assert self.payload_log is not None
         try:
-            puid = _puid(context) or request.id or new_puid()
+            puid = metadata_puid(context) or request.id or new_puid()
             self.payload_log.exchange(puid, (request, JSON, _REQUEST_JSON), response)
         except Exception:
             logger.warning("Request log: cannot log a V2 gRPC call", exc_info=True)
@@ -108,10 +108,3 @@ class InferenceServicer:
 
 _REQUEST_JSON = functools.partial(message_json, pb.ModelInferRequest)
 _RESPONSE_JSON = functools.partial(message_json, pb.ModelInferResponse)
-
-
-def _puid(context: grpc.ServicerContext) -> str:
-    for key, value in context.invocation_metadata() or ():
-        if key == PUID_KEY and value:
-            return str(value)
-    return ""

@@ -15,7 +15,7 @@ from seldon_server.codecs.message import Message
 from seldon_server.errors import DeadlineExceededError, as_seldon_error
 from seldon_server.load import deadline
 from seldon_server.load.metrics import BatchMetrics
-from seldon_server.load.rows import batch_key
+from seldon_server.load.rows import batch_key, groups
 
 logger = logging.getLogger(__name__)
 
@@ -116,18 +116,12 @@ class Batcher:
     def _call(self, batch: list[_Entry]) -> None:
         called = time.perf_counter()
         metrics = self._metrics
-        groups: dict[Hashable, list[_Entry]] = {}
-        alone: list[list[_Entry]] = []
-        for entry in batch:
-            if entry.abandoned:
-                continue
-            if metrics is not None:
+        live = [entry for entry in batch if not entry.abandoned]
+        if metrics is not None:
+            for entry in live:
                 metrics.wait.observe(called - entry.enqueued)
-            if entry.key is None:
-                alone.append([entry])
-            else:
-                groups.setdefault(entry.key, []).append(entry)
-        for group in [*groups.values(), *alone]:
+        for indices in groups([entry.key for entry in live], self.max_size):
+            group = [live[index] for index in indices]
             if metrics is not None:
                 metrics.size.observe(len(group))
             try:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-import re
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, MapAdapter, Rule
 
 from seldon_server.codecs import v2_json
 from seldon_server.codecs.json import dumps
@@ -37,21 +38,25 @@ V2_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 INFER_ENDPOINT = "V2ModelInfer"
 _HEADER_LENGTH_ENV = "HTTP_" + v2_json.HEADER_LENGTH.upper().replace("-", "_")
-_PATHS = (
-    (re.compile(r"/v2/models/[^/]+(?:/versions/[^/]+)?/infer"), INFER_ENDPOINT),
-    (re.compile(r"/v2/models/[^/]+(?:/versions/[^/]+)?/ready"), "V2ModelReady"),
-    (re.compile(r"/v2/models/[^/]+(?:/versions/[^/]+)?"), "V2ModelMetadata"),
-)
 
 
+@functools.lru_cache(maxsize=256)
 def v2_endpoint(path: str) -> str | None:
-    """The endpoint name of a V2 path that carries a model name (for metrics and admission)."""
+    """The endpoint name of a V2 path that carries a model name (for metrics and admission),
+    matched against the route table itself; None for any other path."""
     if not path.startswith("/v2/models/"):
         return None
-    for pattern, endpoint in _PATHS:
-        if pattern.fullmatch(path):
-            return endpoint
-    return None
+    try:
+        endpoint, _ = _model_paths().match(path)
+    except HTTPException:
+        return None
+    return str(endpoint)
+
+
+@functools.cache
+def _model_paths() -> MapAdapter:
+    rules = [Rule(rule, endpoint=name) for rule, name, _ in V2_ROUTES if "<" in rule]
+    return Map(rules).bind("")
 
 
 def add_v2_routes(app: Flask, service: InferenceService, max_request_size: int | None) -> None:
