@@ -41,3 +41,34 @@ def grpc_floor(address: str, threads: int) -> grpc.Server:
     if server.add_insecure_port(address) == 0:
         raise OSError(f"cannot bind gRPC address {address}")
     return server
+
+
+def flask_echo() -> Flask:
+    """The V2 floor over Flask: every infer POST answered with its own body (an identity reply
+    is about the request's size), plus the readiness route the benchmark polls."""
+    app = Flask(__name__)
+
+    def infer(name: str) -> Response:
+        return Response(request.get_data(), 200, mimetype=request.mimetype or "application/json")
+
+    def ready() -> Response:
+        return Response(b"", 200)
+
+    app.add_url_rule("/v2/models/<name>/infer", "infer", infer, methods=["POST"])
+    app.add_url_rule("/v2/health/ready", "ready", ready, methods=["GET"])
+    return app
+
+
+def grpc_echo(address: str, threads: int) -> grpc.Server:
+    """The V2 floor over grpcio: ModelInfer answers its request bytes unparsed, same pool."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=threads), options=[("grpc.so_reuseport", 1)]
+    )
+    echo = grpc.unary_unary_rpc_method_handler(lambda request, context: request)
+    service = grpc.method_handlers_generic_handler(
+        "inference.GRPCInferenceService", {"ModelInfer": echo}
+    )
+    server.add_generic_rpc_handlers((service,))
+    if server.add_insecure_port(address) == 0:
+        raise OSError(f"cannot bind gRPC address {address}")
+    return server

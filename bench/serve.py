@@ -1,11 +1,15 @@
 """Runs one benchmarked server: `serve.py {rest,rest-floor,grpc,grpc-floor} PORT`.
 
+The V2 floor (bench/v2.py): `serve.py v2-floor HTTP_PORT GRPC_PORT`, an echoing Flask app on
+the same Gunicorn settings and an echoing grpcio server in a child process.
+
 With request logging: `serve.py {rest-log,grpc-log} PORT LOG_URL [SELDON_FLAG...]`, our server
 with a PayloadLog to LOG_URL (the flags, e.g. `--logger-workers 4`, go to the settings).
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -146,6 +150,11 @@ def main(argv: list[str]) -> None:
         _our_grpc(port, _start_log(argv[2], argv[3:]))
     elif kind == "grpc-floor":
         _serve_grpc(floor_apps.grpc_floor(f"{HOST}:{port}", THREADS))
+    elif kind == "v2-floor":
+        if os.fork() == 0:  # grpc is started only in the child, after the fork
+            _serve_grpc(floor_apps.grpc_echo(f"{HOST}:{argv[2]}", THREADS))
+            os._exit(0)
+        _Gunicorn(floor_apps.flask_echo, port).run()
     else:
         raise SystemExit(f"unknown server kind {kind!r}")
 

@@ -10,7 +10,12 @@ gRPC, 4 connections) on the others; CPU ms/req counts the whole server process t
 >= 2x MLServer's req/s on every cell and <= half its CPU per request; ours binary/raw >= 5x ours
 JSON/typed for 100x100.
 
-Usage: .venv/bin/python bench/v2.py [--seconds 5] [--no-mlserver]
+A third server, the floor (`serve.py v2-floor`), answers every infer request with its own bytes:
+a bare Flask view on the same Gunicorn worker and a bare grpcio handler on the same pool size,
+no parsing at all. Where the floor's CPU per request is above half of MLServer's, the 2x target
+cannot be met on that transport by any work done inside Flask or grpcio handlers.
+
+Usage: .venv/bin/python bench/v2.py [--seconds 5] [--no-mlserver] [--no-floor]
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +121,23 @@ def start_mlserver(cpus: set[int] | None, log: Path) -> Served:
     command = [str(INTEROP / "mlserver"), "start", "."]
     return _start(command, BENCH / "mlserver_identity", env, cpus, log, http, grpc,
                   "/v2/models/Identity/ready")  # fmt: skip
+
+
+def start_floor(cpus: set[int] | None, log: Path) -> Served:
+    http, grpc = free_port(), free_port()
+    command = [sys.executable, str(BENCH / "serve.py"), "v2-floor", str(http), str(grpc)]
+    served = _start(command, BENCH, dict(os.environ), cpus, log, http, grpc, "/v2/health/ready")
+    for _ in range(300):  # the gRPC echo starts in its own child: up to 30 s
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", grpc)) == 0:
+                break
+        if served.process.poll() is not None:
+            raise SystemExit(f"the floor server exited: see {log}")
+        time.sleep(0.1)
+    if cpus:
+        for pid in tree(served.process.pid):
+            os.sched_setaffinity(pid, cpus)
+    return served
 
 
 def _start(command: list[str], cwd: Path, env: dict[str, str], cpus: set[int] | None,
@@ -217,6 +240,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--no-mlserver", action="store_true")
+    parser.add_argument("--no-floor", action="store_true")
     args = parser.parse_args()
     all_cpus = sorted(os.sched_getaffinity(0))
     server_cpus, client_cpus = (
@@ -230,6 +254,8 @@ def main() -> int:
     servers = [("ours", start_ours, "Identity")]
     if with_mlserver:
         servers.append(("mlserver", start_mlserver, "Identity"))
+    if not args.no_floor:
+        servers.append(("floor", start_floor, "Identity"))
     for side, start, model in servers:
         served = start(server_cpus, log)
         try:
@@ -260,6 +286,12 @@ def report(results: dict[str, dict[str, object]], with_mlserver: bool) -> int:
         ok &= passed
         print(f"{cell:22} ours/MLServer req/s {speed:5.2f}, CPU/req {cpu:5.2f}: "
               f"{'PASS' if passed else 'FAIL'}")  # fmt: skip
+        floor = sides.get("floor")
+        if floor is not None:
+            bound = floor["cpu_ms"] / theirs["cpu_ms"]  # type: ignore[index]
+            reach = "within reach" if bound <= 0.5 else "out of reach"
+            print(f"{'':22} floor/MLServer CPU/req {bound:5.2f}: the 2x target is {reach} "
+                  "on this transport")  # fmt: skip
     for fast, slow in (("REST binary 100x100", "REST JSON 100x100"),
                        ("gRPC raw 100x100", "gRPC typed 100x100")):  # fmt: skip
         ratio = results[fast]["ours"]["rps"] / results[slow]["ours"]["rps"]  # type: ignore[index]

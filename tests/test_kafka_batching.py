@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from seldon_server import metrics
 from seldon_server.dispatch import Dispatcher
 from seldon_server.errors import BadDataError, InternalError, SeldonError
 from seldon_server.kafka.messages import RecordHandler, Reply, header_map
-from seldon_server.metrics import REQUEST_DURATION_METRIC, REQUESTS_METRIC, _observe_many
+from seldon_server.metrics import REQUEST_DURATION_METRIC, REQUESTS_METRIC, _observe_all
 from seldon_server.proto import prediction_pb2 as pb
 from seldon_server.serving.services import make_batcher
 from seldon_server.settings import resolve
@@ -303,8 +303,8 @@ class _Recorder(models.RecordingMetrics):
     def observe_request(self, method: str, code: int | str, seconds: float) -> None:
         self.observed.append((method, code, 1))
 
-    def observe_requests(self, method: str, code: int | str, seconds: float, count: int) -> None:
-        self.observed.append((method, code, count))
+    def observe_requests(self, method: str, code: int | str, durations: Sequence[float]) -> None:
+        self.observed.append((method, code, len(durations)))
 
 
 def _stream(monkeypatch: pytest.MonkeyPatch, d: Dispatcher, *argv: str) -> Any:
@@ -361,7 +361,8 @@ def test_without_a_batcher_a_stream_answers_record_by_record(
     outputs = stream._answer_all(records)
     assert len(outputs) == 5 and json.loads(outputs[4].value)["data"]["ndarray"] == [[8.0, 1.0]]
     assert d.model.obj.count("predict") == 4
-    assert recorder.observed == [("kafka", c, 1) for c in (200, 200, 400, 200, 200)]
+    # recorded once per batch too: one observation per status code, of its requests
+    assert recorder.observed == [("kafka", 200, 4), ("kafka", 400, 1)]
 
 
 # -- request metrics for a batch: as many observations, in one write ---------------------------
@@ -382,12 +383,15 @@ WORKER = """
 import json, sys
 from seldon_server.metrics import DefaultLabels, PrometheusRecorder
 recorder = PrometheusRecorder(DefaultLabels())
+together = {}
 for code, seconds, count in json.loads(sys.argv[1]):
-    if sys.argv[2] == "together":
-        recorder.observe_requests("kafka", code, seconds, count)
+    if sys.argv[2] == "together":  # one call per code, with latencies of every bucket
+        together.setdefault(code, []).extend([seconds] * count)
     else:
         for _ in range(count):
             recorder.observe_request("kafka", code, seconds)
+for code, durations in together.items():
+    recorder.observe_requests("kafka", code, durations)
 """
 
 
@@ -444,13 +448,16 @@ def _histogram_samples(histogram: Any) -> dict[tuple[str, tuple[Any, ...]], floa
     }
 
 
-@pytest.mark.parametrize(("seconds", "count"), [(o[1], o[2]) for o in OBSERVATIONS])
-def test_observe_many_equals_repeated_observe(seconds: float, count: int) -> None:
+@pytest.mark.parametrize(
+    "durations",
+    [[o[1]] * o[2] for o in OBSERVATIONS] + [[o[1] for o in OBSERVATIONS for _ in range(o[2])]],
+)
+def test_observe_all_equals_repeated_observe(durations: list[float]) -> None:
     buckets = (0.0005, 0.001, 0.005, 0.01, 0.25, 1.0, 2.5)
     together = Histogram("together", "h", registry=None, buckets=buckets)
     apart = Histogram("apart", "h", registry=None, buckets=buckets)
-    _observe_many(together, seconds, count)
-    for _ in range(count):
+    _observe_all(together, durations)
+    for seconds in durations:
         apart.observe(seconds)
     got = {
         (name.replace("together", "apart"), labels): v
@@ -462,7 +469,7 @@ def test_observe_many_equals_repeated_observe(seconds: float, count: int) -> Non
         assert got[key] == pytest.approx(value, rel=1e-12), key
 
 
-def test_observe_many_falls_back_to_observing_one_by_one() -> None:
+def test_observe_all_falls_back_to_observing_one_by_one() -> None:
     class Plain:
         def __init__(self) -> None:
             self.seen: list[float] = []
@@ -471,7 +478,7 @@ def test_observe_many_falls_back_to_observing_one_by_one() -> None:
             self.seen.append(value)
 
     plain = Plain()
-    _observe_many(plain, 0.25, 3)
+    _observe_all(plain, [0.25, 0.25, 0.25])
     assert plain.seen == [0.25, 0.25, 0.25]
 
 

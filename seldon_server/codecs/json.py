@@ -222,7 +222,7 @@ def render(msg: Message) -> bytes:
         )
     else:
         payload = render_array(array)
-    names = dumps(msg.names)[:-1]
+    names = b"[]" if msg.names == [] else dumps(msg.names)[:-1]  # the usual case, no scan
     meta = dumps(msg.meta if msg.meta is not None else {})[:-1]
     return b'{"data":{"names":%s,"%s":%s},"meta":%s}\n' % (
         names,
