@@ -24,6 +24,7 @@ import pytest
 import requests
 from google.protobuf import text_format
 from serverproc import Launcher, Server, grpc_channel
+from v2_client import DATATYPES, NUMPY, TYPED_FIELD
 
 from seldon_server.proto import grpc_predict_v2_pb2 as pb
 from seldon_server.proto import grpc_predict_v2_pb2_grpc as pb_grpc
@@ -33,21 +34,6 @@ SEED = 7_2026
 MODEL = "Identity"
 INFER = f"/v2/models/{MODEL}/infer"
 HEADER = "Inference-Header-Content-Length"
-NUMPY = {
-    "BOOL": "?",
-    "UINT8": "<u1",
-    "UINT16": "<u2",
-    "UINT32": "<u4",
-    "UINT64": "<u8",
-    "INT8": "<i1",
-    "INT16": "<i2",
-    "INT32": "<i4",
-    "INT64": "<i8",
-    "FP16": "<f2",
-    "FP32": "<f4",
-    "FP64": "<f8",
-}
-DATATYPES = [*NUMPY, "BYTES"]
 BAD_DATATYPES = ["FLOAT32", "fp32", "INT128", "", "STRING", "BF16", "int32", " INT32", 3, None, []]
 BAD_SHAPES: list[Any] = [[-1], [2, -3], "2", [1.5], [True], None, {}, [[2]], [None], ["1"], 4]
 # (datatype, a value outside its range or of the wrong JSON type)
@@ -60,20 +46,6 @@ BAD_VALUES: list[tuple[str, Any]] = [
     ("FP64", [1, {}]), ("UINT8", 1e3),
 ]  # fmt: skip
 BAD_BASE64 = ["not base64!", "YQ=", "YQ===", "\u00e9", "Y", "YWJj\n", "====", "YW Jj"]
-TYPED_FIELDS = {
-    "BOOL": "bool_contents",
-    "UINT8": "uint_contents",
-    "UINT16": "uint_contents",
-    "UINT32": "uint_contents",
-    "UINT64": "uint64_contents",
-    "INT8": "int_contents",
-    "INT16": "int_contents",
-    "INT32": "int_contents",
-    "INT64": "int64_contents",
-    "FP32": "fp32_contents",
-    "FP64": "fp64_contents",
-    "BYTES": "bytes_contents",
-}
 
 
 @dataclass
@@ -442,12 +414,12 @@ def _grpc_typed(
 
 
 def _fill(tensor: Any, datatype: str, array: np.ndarray) -> None:
-    getattr(tensor.contents, TYPED_FIELDS[datatype]).extend(array.tolist())
+    getattr(tensor.contents, TYPED_FIELD[datatype]).extend(array.tolist())
 
 
 def _grpc_wrong_field(rng: random.Random) -> Any:
     datatype = rng.choice([d for d in DATATYPES if d != "FP16"])
-    other = rng.choice([d for d in TYPED_FIELDS if TYPED_FIELDS[d] != TYPED_FIELDS[datatype]])
+    other = rng.choice([d for d in TYPED_FIELD if TYPED_FIELD[d] != TYPED_FIELD[datatype]])
     dims = shape(rng)
     request = pb.ModelInferRequest(model_name=MODEL)
     tensor = request.inputs.add(name="x", datatype=datatype, shape=dims)
@@ -472,7 +444,7 @@ def _grpc_out_of_range(rng: random.Random) -> Any:
     array[rng.randrange(array.size)] = bad
     request = pb.ModelInferRequest(model_name=MODEL)
     tensor = request.inputs.add(name="x", datatype=datatype, shape=dims)
-    getattr(tensor.contents, TYPED_FIELDS[datatype]).extend(array.tolist())
+    getattr(tensor.contents, TYPED_FIELD[datatype]).extend(array.tolist())
     return request
 
 

@@ -1,4 +1,4 @@
-"""A V2 client's side of the wire, written from the specification alone, for the codec tests.
+"""A V2 client's side of the wire, from the specification alone, for the codec and e2e tests.
 
 It shares no code with seldon_server.codecs.v2_*: a bug in the codec cannot hide in both.
 """
