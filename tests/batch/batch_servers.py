@@ -317,15 +317,7 @@ class _EchoServicer(prediction_pb2_grpc.SeldonServicer):
         metadata = {item.key: item.value for item in context.invocation_metadata()}
         metadata[":peer"] = context.peer()  # which connection the call came on
         body = json_format.MessageToDict(request)
-        fault = self.recorder.record(method, metadata, body)
-        if isinstance(fault, tuple) and fault[0] == "sleep":
-            time.sleep(fault[1])
-        elif isinstance(fault, tuple) and fault[0] == "status":
-            context.abort(fault[1], f"injected {fault[1].name}")
-        elif fault == "reset":
-            context.abort(grpc.StatusCode.UNAVAILABLE, "injected connection drop")
-        elif isinstance(fault, tuple) and fault[0] == "busy":
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, OVERLOADED_INFO)
+        _apply_fault(self.recorder.record(method, metadata, body), context)
 
     def Predict(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._fault(request, context, "Predict")
@@ -353,6 +345,18 @@ class _EchoServicer(prediction_pb2_grpc.SeldonServicer):
         return reply
 
 
+def _apply_fault(fault: Any, context: grpc.ServicerContext) -> None:
+    """What the recorder decided for a gRPC call: wait, a status, a dropped connection, busy."""
+    if isinstance(fault, tuple) and fault[0] == "sleep":
+        time.sleep(fault[1])
+    elif isinstance(fault, tuple) and fault[0] == "status":
+        context.abort(fault[1], f"injected {fault[1].name}")
+    elif fault == "reset":
+        context.abort(grpc.StatusCode.UNAVAILABLE, "injected connection drop")
+    elif isinstance(fault, tuple) and fault[0] == "busy":
+        context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, OVERLOADED_INFO)
+
+
 class _V2EchoServicer(grpc_predict_v2_pb2_grpc.GRPCInferenceServiceServicer):
     """The identity V2 model over gRPC; answers in raw contents if the request (or the server's
     `raw_output`) asks for them."""
@@ -364,15 +368,7 @@ class _V2EchoServicer(grpc_predict_v2_pb2_grpc.GRPCInferenceServiceServicer):
 
     def ModelInfer(self, request: Any, context: grpc.ServicerContext) -> Any:
         metadata = {item.key: item.value for item in context.invocation_metadata()}
-        fault = self.recorder.record("ModelInfer", metadata, _v2_record(request))
-        if isinstance(fault, tuple) and fault[0] == "sleep":
-            time.sleep(fault[1])
-        elif isinstance(fault, tuple) and fault[0] == "status":
-            context.abort(fault[1], f"injected {fault[1].name}")
-        elif fault == "reset":
-            context.abort(grpc.StatusCode.UNAVAILABLE, "injected connection drop")
-        elif isinstance(fault, tuple) and fault[0] == "busy":
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, OVERLOADED_INFO)
+        _apply_fault(self.recorder.record("ModelInfer", metadata, _v2_record(request)), context)
         try:
             decoded = v2_proto.decode_infer_request(request)
         except SeldonError as exc:
