@@ -41,6 +41,16 @@ logger = logging.getLogger(__name__)
 
 RAW_HOOKS = hook_forms("raw")
 
+# What a unit of each service type answers (the operation the executor called on it).
+SERVICE_OPERATION = {
+    "MODEL": "predict",
+    "ROUTER": "route",
+    "TRANSFORMER": "transform_input",
+    "OUTPUT_TRANSFORMER": "transform_output",
+    "COMBINER": "aggregate",
+    "OUTLIER_DETECTOR": "transform_input",
+}
+
 # The `method` label of custom metrics, per hook (as the original's metric tags).
 METRIC_METHOD = {
     "predict": "predict",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -168,3 +169,9 @@ def as_seldon_error(exc: BaseException) -> SeldonError:
     wrapped = InternalError(str(exc) or type(exc).__name__)
     wrapped.__cause__ = exc
     return wrapped
+
+
+def log_server_error(log: logging.Logger, error: SeldonError) -> None:
+    """A 5xx is the server's failure: logged once, with its cause's traceback (a 4xx is not)."""
+    if error.status_code >= 500:
+        log.error("%s: %s", error.reason, error.message, exc_info=error.__cause__ or error)

@@ -9,17 +9,16 @@ from typing import Any
 from seldon_server import __version__
 from seldon_server.codecs.v2_model import V2_CODEC, response_of
 from seldon_server.codecs.v2_tensors import InferenceRequest, InferenceResponse
-from seldon_server.dispatch import Dispatcher
+from seldon_server.dispatch import SERVICE_OPERATION, Dispatcher
 from seldon_server.errors import BAD_DATA, ModelNotReadyError, SeldonError
 
 SERVER_NAME = "seldon-server"
 EXTENSIONS = ("binary_tensor_data",)
 # What a V2 infer call runs, per service type: the predict-style operations only.
 OPERATION = {
-    "MODEL": "predict",
-    "TRANSFORMER": "transform_input",
-    "OUTLIER_DETECTOR": "transform_input",
-    "OUTPUT_TRANSFORMER": "transform_output",
+    service_type: operation
+    for service_type, operation in SERVICE_OPERATION.items()
+    if operation in ("predict", "transform_input", "transform_output")
 }
 _UNSET = "NOT_IMPLEMENTED"
 

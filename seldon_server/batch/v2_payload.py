@@ -142,16 +142,16 @@ def flatten(value: list[Any]) -> tuple[list[int], list[Any]]:
             break
         probe = probe[0]
     leaves: list[Any] = []
-    _collect(value, shape, 0, leaves)
+    _collect(value, shape, leaves)
     return shape, leaves
 
 
-def _collect(value: Any, shape: list[int], depth: int, leaves: list[Any]) -> None:
+def _collect(value: Any, shape: list[int], leaves: list[Any]) -> None:
     """The values of a rectangular nested list, row-major, without recursion (a line may nest
     a thousand levels deep)."""
     if len(shape) > MAX_DIMS:
         raise PayloadError(f"a data line may have at most {MAX_DIMS} dimensions")
-    stack: list[tuple[Any, int]] = [(value, depth)]
+    stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, level = stack.pop()
         if not isinstance(item, list) or len(item) != shape[level]:

@@ -213,9 +213,9 @@ def render_response(response: InferenceResponse, binary: Collection[str] = ()) -
         else:
             outputs.append(v2_values.output_json(tensor, arrays=True))
     header = _dumps(_envelope(response, outputs))
-    # A zero-size binary output still needs the header length: its client reads the tail.
-    has_binary = any(tensor.name in binary for tensor in response.outputs)
-    return RenderedResponse(header, b"".join(tail), len(header) if has_binary else None)
+    # A zero-size binary output still needs the header length (it has a tail entry, b""):
+    # its client reads the tail.
+    return RenderedResponse(header, b"".join(tail), len(header) if tail else None)
 
 
 def _dumps(body: dict[str, Any]) -> bytes:

@@ -108,7 +108,7 @@ def _to_float(values: np.ndarray, target: np.dtype[Any], where: str) -> np.ndarr
     with np.errstate(over="ignore", invalid="ignore"):
         out = values.astype(target, copy=False)
     # Only a narrowing cast (to FP16 or FP32) can turn a finite value into an infinity.
-    infinities = target.itemsize < 8 and out.size and not np.isfinite(out).all()
+    infinities = out.size and not np.isfinite(out).all()
     if infinities and (np.isinf(out) & np.isfinite(values)).any():
         raise BadDataError(f"{where}: a value is out of range for {datatype_of(target)}")
     return out

@@ -15,7 +15,13 @@ from seldon_server.codecs.message import Reply
 from seldon_server.codecs.proto import SerializedRequest, message_puid
 from seldon_server.codecs.proto_json import message_json, reply_json, seldon_message_json
 from seldon_server.dispatch import Dispatcher
-from seldon_server.errors import BadDataError, SeldonError, as_seldon_error, grpc_code_name
+from seldon_server.errors import (
+    BadDataError,
+    SeldonError,
+    as_seldon_error,
+    grpc_code_name,
+    log_server_error,
+)
 from seldon_server.load.gate import Gate
 from seldon_server.proto import prediction_pb2
 from seldon_server.puid import new_puid
@@ -107,9 +113,7 @@ class SeldonServicer:
             reply = proto_codec.encode_reply(result)
         except SeldonError as exc:
             error = exc
-            if error.status_code >= 500:
-                cause = error.__cause__ or error
-                logger.error("%s: %s", error.reason, error.message, exc_info=cause)
+            log_server_error(logger, error)
         except Exception as exc:
             logger.exception("Unhandled error in gRPC call")
             error = as_seldon_error(exc)

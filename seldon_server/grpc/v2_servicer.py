@@ -11,7 +11,7 @@ import grpc
 from seldon_server.codecs import v2_proto
 from seldon_server.codecs.proto_json import message_json
 from seldon_server.codecs.v2_json import error_body
-from seldon_server.errors import SeldonError, as_seldon_error
+from seldon_server.errors import as_seldon_error, log_server_error
 from seldon_server.grpc.servicer import abort_with, gated, metadata_puid
 from seldon_server.inference import InferenceService
 from seldon_server.load.gate import Gate
@@ -84,14 +84,11 @@ class InferenceServicer:
     def _answer(self, context: grpc.ServicerContext, call: Any, logged: Any = None) -> Any:
         try:
             return call()
-        except SeldonError as exc:
-            error = exc
         except Exception as exc:
             error = as_seldon_error(exc)
         if logged is not None and self.payload_log is not None:
             self._log(context, logged, (error_body(error.message), JSON, None))
-        if error.status_code >= 500:
-            logger.error("%s: %s", error.reason, error.message, exc_info=error.__cause__ or error)
+        log_server_error(logger, error)
         abort_with(context, error)
         return None  # unreachable: abort raises
 

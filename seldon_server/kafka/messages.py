@@ -12,7 +12,7 @@ from google.protobuf.message import DecodeError
 from seldon_server.codecs import json as json_codec
 from seldon_server.codecs import proto as proto_codec
 from seldon_server.codecs.proto_json import message_json, seldon_message_json
-from seldon_server.dispatch import Dispatcher
+from seldon_server.dispatch import SERVICE_OPERATION, Dispatcher
 from seldon_server.errors import BadDataError
 from seldon_server.proto import prediction_pb2
 from seldon_server.puid import new_puid
@@ -24,15 +24,6 @@ METHOD_HEADER = "seldon-method"  # the executor's per-message operation, a REST 
 ERROR_HEADER = "seldon-error"
 JSON_TYPE = b"application/json"
 
-# What a unit of each service type answers (the operation the executor called on it).
-SERVICE_OPERATION = {
-    "MODEL": "predict",
-    "ROUTER": "route",
-    "TRANSFORMER": "transform_input",
-    "OUTPUT_TRANSFORMER": "transform_output",
-    "COMBINER": "aggregate",
-    "OUTLIER_DETECTOR": "transform_input",
-}
 PATH_OPERATION = {
     "/predict": "predict",
     "/api/v1.0/predictions": "predict",
@@ -115,9 +106,10 @@ class RecordHandler:
         for codec, items in batched.items():
             answers = self.dispatcher.predict_many([item[1] for item in items], codec, max_size)
             for (index, _, puid), answer in zip(items, answers, strict=True):
+                if isinstance(answer, Exception):
+                    results[index] = answer
+                    continue
                 try:
-                    if isinstance(answer, Exception):
-                        raise answer
                     results[index] = _render(codec, "predict", answer, puid)
                 except Exception as exc:
                     results[index] = exc

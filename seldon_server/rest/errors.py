@@ -14,6 +14,7 @@ from seldon_server.errors import (
     INTERNAL_ERROR,
     InternalError,
     SeldonError,
+    log_server_error,
 )
 
 logger = logging.getLogger(__name__)
@@ -29,9 +30,8 @@ def register_error_handlers(app: Flask, *, debug: bool = False) -> None:
 
     @app.errorhandler(SeldonError)
     def seldon_error(error: SeldonError) -> Response:
-        if error.status_code >= 500:
-            logger.error("%s: %s", error.reason, error.message, exc_info=error.__cause__ or error)
-        else:
+        log_server_error(logger, error)
+        if error.status_code < 500:
             logger.info("%s (%d): %s", error.reason, error.status_code, error.message)
         return error_response(error)
 

@@ -14,7 +14,7 @@ from werkzeug.routing import Map, MapAdapter, Rule
 from seldon_server.codecs import v2_json
 from seldon_server.codecs.json import dumps
 from seldon_server.codecs.v2_json import error_body
-from seldon_server.errors import SeldonError, as_seldon_error
+from seldon_server.errors import SeldonError, as_seldon_error, log_server_error
 from seldon_server.inference import InferenceService
 from seldon_server.rest.requests import raw_body
 
@@ -71,8 +71,6 @@ def _errors_as_v2(view: Callable[..., Response]) -> Callable[..., Response]:
     def guarded(**kwargs: Any) -> Response:
         try:
             return view(**kwargs)
-        except SeldonError as exc:
-            return _error(exc)
         except HTTPException as exc:
             return Response(error_body(exc.description or exc.name), exc.code or 500, mimetype=JSON)
         except Exception as exc:
@@ -83,8 +81,7 @@ def _errors_as_v2(view: Callable[..., Response]) -> Callable[..., Response]:
 
 
 def _error(error: SeldonError) -> Response:
-    if error.status_code >= 500:
-        logger.error("%s: %s", error.reason, error.message, exc_info=error.__cause__ or error)
+    log_server_error(logger, error)
     return Response(error_body(error.message), error.status_code, mimetype=JSON)
 
 
