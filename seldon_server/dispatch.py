@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
-import threading
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -61,6 +61,20 @@ METRIC_METHOD = {
     "send_feedback": "feedback",
     "health_status": "health",
 }
+
+
+Operation = Callable[["Dispatcher", Any, "TransportCodec"], "Raw | Message"]
+
+
+def _limited(operation: Operation) -> Operation:
+    """An operation run within the dispatcher's call limit (see Dispatcher.call_limit)."""
+
+    @functools.wraps(operation)
+    def limited(self: Dispatcher, native: Any, codec: TransportCodec) -> Raw | Message:
+        with self.call_limit:
+            return operation(self, native, codec)
+
+    return limited
 
 
 class TransportCodec(Protocol):
@@ -138,9 +152,10 @@ class Dispatcher:
         image = self.config.predictive_unit_image or UNSET_IMAGE
         self._unit_path = {unit: image} if unit else {}
         # Adaptive batching, when on: predict calls are joined by this (set by the serving layer),
-        # and the other user calls are bounded by `call_limit`.
+        # and the user calls made on request threads (every hook but batched predict) are
+        # bounded by `call_limit`, as --threads bounds them without batching.
         self.batcher: Batcher | None = None
-        self.call_limit: threading.BoundedSemaphore | None = None
+        self.call_limit: AbstractContextManager[Any] = _NO_SPAN
 
     # -- operations ------------------------------------------------------------------------
 
@@ -158,11 +173,8 @@ class Dispatcher:
     def transform_output(self, native: Any, codec: TransportCodec) -> Raw | Message:
         return self._transform("transform_output", native, codec, fallback_identity=True)
 
+    @_limited
     def route(self, native: Any, codec: TransportCodec) -> Raw | Message:
-        with self._turn():
-            return self._route(native, codec)
-
-    def _route(self, native: Any, codec: TransportCodec) -> Raw | Message:
         self._check_ready()
         raw = self._raw_hook("route", native, codec)
         if raw is not None:
@@ -182,11 +194,8 @@ class Dispatcher:
         meta = self._build_meta({}, metrics, result.tags, (request.meta or {}).get("puid"), {})
         return self._payload(np.array([[result.data]]), request, meta)
 
+    @_limited
     def aggregate(self, native: Any, codec: TransportCodec) -> Raw | Message:
-        with self._turn():
-            return self._aggregate(native, codec)
-
-    def _aggregate(self, native: Any, codec: TransportCodec) -> Raw | Message:
         self._check_ready()
         raw = self._raw_hook("aggregate", native, codec)
         if raw is not None:
@@ -215,11 +224,8 @@ class Dispatcher:
         meta = self._build_meta(tags, inherited + metrics, result.tags, puid, request_path)
         return self._payload(result.data, first, meta)
 
+    @_limited
     def send_feedback(self, native: Any, codec: TransportCodec) -> Raw | Message:
-        with self._turn():
-            return self._send_feedback(native, codec)
-
-    def _send_feedback(self, native: Any, codec: TransportCodec) -> Raw | Message:
         self._check_ready()
         reward = codec.feedback_reward(native)
         if self.config.executor_enabled and reward:
@@ -279,17 +285,12 @@ class Dispatcher:
         if hook == "predict" and self.batcher is not None:  # never with raw predict hooks
             request = codec.decode(native)
             return self._reply(request, self.batcher.submit(request))
-        with self._turn():
+        with self.call_limit:
             raw = self._raw_hook(hook, native, codec)
             if raw is not None:
                 return raw
             request = codec.decode(native)
             return self._reply(request, self._call(hook, request, fallback_identity))
-
-    def _turn(self) -> AbstractContextManager[Any]:
-        """With batching on, the user calls made on request threads (every hook but batched
-        predict) are bounded as --threads bounds them without batching."""
-        return self.call_limit if self.call_limit is not None else _NO_SPAN
 
     def _call(self, hook: str, request: Message, fallback_identity: bool) -> Outcome:
         """One hook call for one request: its result, tags and the metrics to answer with."""

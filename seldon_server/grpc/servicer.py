@@ -109,7 +109,7 @@ class SeldonServicer:
                     _log_call(log, context, request, lambda: _failure_payload(failure))
                 abort_undecodable(context, problem)
         try:
-            result = self._run(operation, request, context)
+            result = gated(self.gate, context, lambda: operation(request, CODEC))
             reply = proto_codec.encode_reply(result)
         except SeldonError as exc:
             error = exc
@@ -125,23 +125,15 @@ class SeldonServicer:
             _log_call(log, context, request, lambda: _failure_payload(error))
         abort_with(context, error)
 
-    def _run(
-        self, operation: Callable[[Any, Any], Reply], request: Any, context: grpc.ServicerContext
-    ) -> Reply:
-        return gated(self.gate, context, lambda: operation(request, CODEC))
-
 
 def gated(gate: Gate | None, context: grpc.ServicerContext, call: Callable[[], T]) -> T:
     """`call()` once admitted, in its turn and by its deadline (the client's, or the request
     timeout's); not run if the client cancelled while it waited."""
     if gate is None:
         return call()
-    gate.enter()
-    try:
+    with gate.admitted():
         deadline = gate.deadline(context.time_remaining())
         return gate.run(call, deadline, lambda: not context.is_active())
-    finally:
-        gate.leave()
 
 
 def abort_with(context: grpc.ServicerContext, error: SeldonError) -> None:

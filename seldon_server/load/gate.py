@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -16,7 +17,12 @@ from typing import TypeVar
 from seldon_server.errors import ClientGoneError, DeadlineExceededError, OverloadedError
 from seldon_server.load import deadline as request_deadline
 from seldon_server.load.metrics import GateMetrics
-from seldon_server.settings import ADMITTED_AT_LEAST, ADMITTED_PER_SLOT, Settings
+from seldon_server.settings import (
+    ADMITTED_AT_LEAST,
+    ADMITTED_PER_SLOT,
+    MAX_WAIT_SECONDS,
+    Settings,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +32,7 @@ RETRY_AFTER_SECONDS = 1
 SHED_LOG_INTERVAL = 60.0  # at most one warning a minute while shedding
 SAMPLE_SECONDS = 1.0  # how often the admitted gauge is set
 # grpc reports a call without a deadline as one centuries away, past what a wait can take
-NO_DEADLINE = 365 * 24 * 3600.0
+NO_DEADLINE = MAX_WAIT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,15 @@ class Gate:
             with self._lock:
                 self._admitted -= 1
 
+    @contextlib.contextmanager
+    def admitted(self) -> Iterator[None]:
+        """The request held from enter() (which may refuse it) to leave()."""
+        self.enter()
+        try:
+            yield
+        finally:
+            self.leave()
+
     def deadline(self, client_remaining: float | None = None) -> float | None:
         """The monotonic instant to answer by: the request timeout's or the client's, if sooner."""
         now = time.monotonic()
@@ -202,7 +217,7 @@ class Gate:
 
     def _refused(self, shed: int) -> None:
         if self._metrics is not None:
-            self._metrics.rejected.labels(self.transport, "overloaded").inc()
+            self._metrics.overloaded.inc()
         now = time.monotonic()
         if now >= self._next_warning:
             self._next_warning = now + SHED_LOG_INTERVAL
@@ -215,8 +230,8 @@ class Gate:
 
     def _timed_out(self, stage: str) -> None:
         if self._metrics is not None:
-            self._metrics.timed_out.labels(self.transport, stage).inc()
+            self._metrics.timed_out[stage].inc()
 
     def _count_gone(self) -> None:
         if self._metrics is not None:
-            self._metrics.rejected.labels(self.transport, "client_gone").inc()
+            self._metrics.client_gone.inc()

@@ -25,7 +25,8 @@ class BatchMetrics:
 
 
 class GateMetrics:
-    """Requests admitted now; refused (overloaded, client gone) and timed out, by transport."""
+    """Requests admitted now; refused (overloaded, client gone) and timed out, of one transport
+    (each child bound once: refusals are counted while the process is at its busiest)."""
 
     def __init__(self, transport: str) -> None:
         from prometheus_client import Counter, Gauge
@@ -34,14 +35,18 @@ class GateMetrics:
             "seldon_requests_admitted", "Requests held now, running or waiting (sampled each "
             "second)", ("transport",), registry=None, multiprocess_mode="livesum",
         ).labels(transport)  # fmt: skip
-        self.rejected: Any = Counter(
+        rejected = Counter(
             "seldon_requests_rejected", "Requests refused without running them, by reason "
             "(overloaded: past --max-admitted; client_gone: the client left while it waited)",
             ("transport", "reason"), registry=None,
         )  # fmt: skip
-        self.timed_out: Any = Counter(
+        timed_out = Counter(
             "seldon_requests_timed_out", "Requests answered at their deadline, by stage "
             "(waiting: never run; running: the model call's result was discarded)",
             ("transport", "stage"), registry=None,
         )  # fmt: skip
-        self.transport = transport
+        self.overloaded: Any = rejected.labels(transport, "overloaded")
+        self.client_gone: Any = rejected.labels(transport, "client_gone")
+        self.timed_out: dict[str, Any] = {
+            stage: timed_out.labels(transport, stage) for stage in ("waiting", "running")
+        }

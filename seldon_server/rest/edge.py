@@ -105,24 +105,19 @@ class Edge:
         """The app's answer once admitted and in its turn; else the refusal, at once."""
         gate = self.gate
         assert gate is not None
-        v2 = environ.get("PATH_INFO", "").startswith("/v2/")
         try:
-            gate.enter()
-        except OverloadedError as exc:
-            return _refusal(exc, start, v2)
-        try:
-            if not gate.plan.timeout:
-                return gate.run(lambda: self.app(environ, start), None, _client_gone(environ))
-            # The call may outlive its deadline on another thread: it must not read the socket
-            # (the body is read here first) nor answer on it (its start_response is kept).
-            _take_body(environ, self.max_request_size)
-            answer = gate.run(lambda: _Answer(self.app, environ), gate.deadline())
-            start(answer.status, answer.headers)
-            return answer.body
-        except (DeadlineExceededError, ClientGoneError) as exc:
-            return _refusal(exc, start, v2)
-        finally:
-            gate.leave()
+            with gate.admitted():
+                if not gate.plan.timeout:
+                    return gate.run(lambda: self.app(environ, start), None, _client_gone(environ))
+                # The call may outlive its deadline on another thread: it must not read the
+                # socket (the body is read here first) nor answer on it (its start_response is
+                # kept).
+                _take_body(environ, self.max_request_size)
+                answer = gate.run(lambda: _Answer(self.app, environ), gate.deadline())
+                start(answer.status, answer.headers)
+                return answer.body
+        except (OverloadedError, DeadlineExceededError, ClientGoneError) as exc:
+            return _refusal(exc, start, environ.get("PATH_INFO", "").startswith("/v2/"))
 
     def _log(
         self,
