@@ -28,24 +28,8 @@ class LineCodec(Protocol):
     def split(self, response: dict[str, Any], parts: list[Part]) -> list[str]: ...
 
 
-class SeldonCodec:
+class SeldonCodec(RequestBuilder):
     """SeldonMessage (or Feedback) requests, the batch identifiers in `meta.tags`."""
-
-    def __init__(self, config: BatchConfig, batch_id: str) -> None:
-        self.batch_id = batch_id
-        self.feedback = config.method == "feedback"
-        self.builder = RequestBuilder(
-            config.data_type, config.payload_type, config.method, batch_id
-        )
-
-    def single(self, line: Line) -> dict[str, Any]:
-        return self.builder.single(line)
-
-    def part(self, line: Line) -> Part:
-        return self.builder.part(line)
-
-    def combine(self, parts: list[Part]) -> dict[str, Any]:
-        return self.builder.combine(parts)
 
     def success(self, response: dict[str, Any], line: Line) -> str:
         if self.feedback:  # a Feedback request has no meta to carry the identifiers back
@@ -60,4 +44,4 @@ def make_codec(config: BatchConfig, batch_id: str) -> LineCodec:
     """The codec for --protocol."""
     if config.protocol == "v2":
         return V2Codec(config.data_type, batch_id)
-    return SeldonCodec(config, batch_id)
+    return SeldonCodec(config.data_type, config.payload_type, config.method, batch_id)

@@ -20,17 +20,21 @@ from seldon_server.batch.config import BatchConfig
 from seldon_server.batch.payload import PayloadError
 from seldon_server.codecs import v2_values
 from seldon_server.codecs.v2_proto import (
+    add_tensors,
     decode_parameters,
     encode_parameters,
     from_contents,
-    set_contents,
 )
-from seldon_server.codecs.v2_raw import from_raw, to_raw
+from seldon_server.codecs.v2_raw import from_raw
 from seldon_server.codecs.v2_tensors import (
+    BINARY_DATA_SIZE,
+    HEADER_LENGTH,
     NamedTensor,
     bytes_tensor_data,
     check_content_type,
     check_datatype,
+    check_parameters,
+    check_shape,
     content_type,
 )
 from seldon_server.errors import BadDataError, SeldonError
@@ -40,15 +44,14 @@ from seldon_server.proto import grpc_predict_v2_pb2_grpc
 # The REST JSON body is read here rather than with codecs.v2_json, which would bring the
 # server's Seldon JSON codecs into the client; only the tensor codecs are shared.
 
-HEADER_LENGTH = b"inference-header-content-length"  # set when binary outputs follow the JSON
-BINARY_DATA_SIZE = "binary_data_size"
+_HEADER_LENGTH = HEADER_LENGTH.lower().encode()  # set when binary outputs follow the JSON
 
 
 class V2RestClient(RestClient):
     """POST /v2/models/<deployment>/infer; binary-extension outputs are decoded into `data`."""
 
     def decode(self, response: http1.Response) -> dict[str, Any]:
-        length = response.headers.get(HEADER_LENGTH)
+        length = response.headers.get(_HEADER_LENGTH)
         if length is None:
             return json_object(response.body)
         try:
@@ -93,23 +96,17 @@ def _request_message(body: dict[str, Any], model: str) -> Any:
     if request_id is not None and not isinstance(request_id, str):
         raise BadDataError("'id' must be a string")
     message = pb.ModelInferRequest(model_name=model, id=request_id or "")
-    encode_parameters(message.parameters, _object(body.get("parameters"), "Request"), "Request")
+    parameters = check_parameters(body.get("parameters"), "Request")
+    encode_parameters(message.parameters, parameters, "Request")
     tensors = [_input(item, index) for index, item in enumerate(inputs)]
-    # FP16 has no typed contents field, and a message's inputs are all raw or all typed.
-    raw = any(tensor.datatype == "FP16" for tensor in tensors)
-    for tensor in tensors:
-        entry = message.inputs.add(name=tensor.name, datatype=tensor.datatype, shape=tensor.shape)
-        encode_parameters(entry.parameters, tensor.parameters, f"Input {tensor.name!r}")
-        if raw:
-            message.raw_input_contents.append(to_raw(tensor))
-        else:
-            set_contents(entry.contents, tensor)
+    add_tensors(message.inputs, message.raw_input_contents, tensors, "Input")
     outputs = body.get("outputs")
     for index, item in enumerate(outputs if isinstance(outputs, list) else []):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise BadDataError(f"requested output {index} needs a string 'name'")
         output = message.outputs.add(name=item["name"])
-        encode_parameters(output.parameters, _object(item.get("parameters"), "Output"), "Output")
+        wanted = check_parameters(item.get("parameters"), "Output")
+        encode_parameters(output.parameters, wanted, "Output")
     return message
 
 
@@ -119,26 +116,14 @@ def _input(item: Any, index: int) -> NamedTensor:
         raise BadDataError(f"input {index} needs a string 'name'")
     where = f"Input {reprlib.repr(item['name'])}"
     datatype = check_datatype(item.get("datatype"), where)
-    shape = item.get("shape")
-    if not isinstance(shape, list) or not all(
-        isinstance(dim, int) and not isinstance(dim, bool) and dim >= 0 for dim in shape
-    ):
-        raise BadDataError(f"{where}: 'shape' must be a list of non-negative integers")
-    parameters = _object(item.get("parameters"), where)
+    shape = check_shape(item.get("shape"), where)
+    parameters = check_parameters(item.get("parameters"), where)
     kind = content_type(parameters, where)
     check_content_type(kind, datatype, where)
     if "data" not in item:
         raise BadDataError(f"{where} has no 'data'")
-    data = v2_values.from_json(item["data"], datatype, tuple(shape), kind, where)
-    return NamedTensor(item["name"], datatype, tuple(shape), data, parameters)
-
-
-def _object(value: Any, where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise BadDataError(f"{where}: 'parameters' must be a JSON object")
-    return value
+    data = v2_values.from_json(item["data"], datatype, shape, kind, where)
+    return NamedTensor(item["name"], datatype, shape, data, parameters)
 
 
 def _response(message: Any) -> dict[str, Any]:
@@ -209,13 +194,9 @@ def binary_response(body: bytes, header_length: bytes) -> dict[str, Any]:
         name = output.get("name")
         where = f"Output {reprlib.repr(name)}"
         datatype = check_datatype(output.get("datatype"), where)
-        shape = output.get("shape")
-        if not isinstance(shape, list) or not all(
-            isinstance(dim, int) and dim >= 0 for dim in shape
-        ):
-            raise BadDataError(f"{where}: 'shape' must be a list of non-negative integers")
-        values = from_raw(datatype, tuple(shape), body[offset : offset + size], where)
+        shape = check_shape(output.get("shape"), where)
+        values = from_raw(datatype, shape, body[offset : offset + size], where)
         offset += size
         rest = {key: value for key, value in parameters.items() if key != BINARY_DATA_SIZE}
-        outputs[index] = _output_json(str(name), datatype, tuple(shape), values, rest)
+        outputs[index] = _output_json(str(name), datatype, shape, values, rest)
     return header

@@ -249,6 +249,8 @@ def split_output(output: Any, counts: list[int]) -> list[dict[str, Any]]:
 
 
 def _is_shape(value: Any) -> bool:
+    # codecs.v2_tensors.is_shape, not imported: this module loads in Seldon-protocol runs too,
+    # which load no V2 codec.
     return isinstance(value, list) and all(
         isinstance(dim, int) and not isinstance(dim, bool) and dim >= 0 for dim in value
     )

@@ -13,6 +13,8 @@ from seldon_server.codecs import json as json_codec
 from seldon_server.codecs import v2_values
 from seldon_server.codecs.v2_raw import from_raw, to_raw
 from seldon_server.codecs.v2_tensors import (
+    BINARY_DATA_SIZE,
+    HEADER_LENGTH,
     InferenceRequest,
     InferenceResponse,
     NamedTensor,
@@ -20,6 +22,8 @@ from seldon_server.codecs.v2_tensors import (
     bytes_tensor_data,
     check_content_type,
     check_datatype,
+    check_parameters,
+    check_shape,
     check_unique,
     content_type,
 )
@@ -29,9 +33,6 @@ from seldon_server.errors import BadDataError
 # -Infinity tokens, and responses carry NaN and infinities as those same tokens (Python's json
 # and the protocol's common clients read them). Binary outputs carry every bit, NaN payloads too.
 
-# The HTTP header that gives the JSON part's length when binary tensors follow it.
-HEADER_LENGTH = "Inference-Header-Content-Length"
-BINARY_DATA_SIZE = "binary_data_size"
 _ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -79,7 +80,7 @@ def decode_request(body: Any, binary: bytes | memoryview = b"") -> InferenceRequ
     request_id = body.get("id")
     if request_id is not None and not isinstance(request_id, str):
         raise BadDataError("Request 'id' must be a string")
-    parameters = _parameters(body.get("parameters"), "Request")
+    parameters = check_parameters(body.get("parameters"), "Request")
     _check_flag(parameters, "binary_data_output", "Request")
     section = _BinarySection(memoryview(binary))
     tensors = [_decode_input(item, index, section) for index, item in enumerate(inputs)]
@@ -120,8 +121,8 @@ def _decode_input(item: Any, index: int, section: _BinarySection) -> NamedTensor
         raise BadDataError(f"Input {index} needs a string 'name'")
     where = f"Input {reprlib.repr(name)}"
     datatype = check_datatype(item.get("datatype"), where)
-    shape = _shape(item.get("shape"), where)
-    parameters = _parameters(item.get("parameters"), where)
+    shape = check_shape(item.get("shape"), where)
+    parameters = check_parameters(item.get("parameters"), where)
     kind = content_type(parameters, where)
     check_content_type(kind, datatype, where)
     size = parameters.pop(BINARY_DATA_SIZE, None)  # a transport detail, not for the model
@@ -140,22 +141,6 @@ def _decode_input(item: Any, index: int, section: _BinarySection) -> NamedTensor
     return NamedTensor(name, datatype, shape, values, parameters)
 
 
-def _shape(value: Any, where: str) -> tuple[int, ...]:
-    if not isinstance(value, list) or not all(
-        isinstance(dim, int) and not isinstance(dim, bool) and dim >= 0 for dim in value
-    ):
-        raise BadDataError(f"{where}: 'shape' must be a list of non-negative integers")
-    return tuple(value)
-
-
-def _parameters(value: Any, where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise BadDataError(f"{where}: 'parameters' must be a JSON object")
-    return dict(value)
-
-
 def _check_flag(parameters: dict[str, Any], key: str, where: str) -> None:
     value = parameters.get(key)
     if value is not None and not isinstance(value, bool):
@@ -172,7 +157,7 @@ def _requested_outputs(value: Any) -> list[RequestedOutput]:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise BadDataError(f"Requested output {index} needs a string 'name'")
         where = f"Requested output {reprlib.repr(item['name'])}"
-        parameters = _parameters(item.get("parameters"), where)
+        parameters = check_parameters(item.get("parameters"), where)
         _check_flag(parameters, "binary_data", where)
         outputs.append(RequestedOutput(item["name"], parameters))
     check_unique([output.name for output in outputs], "requested output")

@@ -172,6 +172,21 @@ def encode_parameters(target: Any, parameters: Mapping[str, Any], where: str) ->
             raise InternalError(f"{where}: parameter {key}={value!r} has no V2 parameter type")
 
 
+def add_tensors(
+    entries: Any, raw_contents: Any, tensors: list[NamedTensor], label: str, raw: bool = False
+) -> None:
+    """Tensors into a message's inputs or outputs, all in its raw contents if `raw` or if one
+    is FP16 (it has no typed field, and a message is all raw or all typed), else typed."""
+    raw = raw or any(tensor.datatype == "FP16" for tensor in tensors)
+    for tensor in tensors:
+        entry = entries.add(name=tensor.name, datatype=tensor.datatype, shape=list(tensor.shape))
+        encode_parameters(entry.parameters, tensor.parameters, f"{label} {tensor.name!r}")
+        if raw:
+            raw_contents.append(to_raw(tensor))
+        else:
+            set_contents(entry.contents, tensor)
+
+
 def encode_infer_response(response: InferenceResponse, *, raw: bool) -> Any:
     """The response as a ModelInferResponse, in raw_output_contents or typed contents.
 
@@ -184,16 +199,7 @@ def encode_infer_response(response: InferenceResponse, *, raw: bool) -> Any:
         id=response.id or "",
     )
     encode_parameters(message.parameters, response.parameters, "Response")
-    raw = raw or any(tensor.datatype == "FP16" for tensor in response.outputs)
-    for tensor in response.outputs:
-        output = message.outputs.add(
-            name=tensor.name, datatype=tensor.datatype, shape=list(tensor.shape)
-        )
-        encode_parameters(output.parameters, tensor.parameters, f"Output {tensor.name!r}")
-        if raw:
-            message.raw_output_contents.append(to_raw(tensor))
-        else:
-            set_contents(output.contents, tensor)
+    add_tensors(message.outputs, message.raw_output_contents, response.outputs, "Output", raw)
     return message
 
 

@@ -14,6 +14,10 @@ import numpy as np
 
 from seldon_server.errors import BadDataError, InternalError
 
+# The binary tensor extension: the JSON header's length, and each binary tensor's byte count.
+HEADER_LENGTH = "Inference-Header-Content-Length"
+BINARY_DATA_SIZE = "binary_data_size"
+
 # The protocol's datatypes and the numpy dtypes decoded tensors have. BYTES elements are Python
 # bytes (or str under the `str` content type) in an object array or a list.
 DTYPES: dict[str, np.dtype[Any]] = {
@@ -103,6 +107,28 @@ def check_datatype(datatype: Any, where: str) -> str:
         shown = reprlib.repr(datatype)
         raise BadDataError(f"{where}: unsupported datatype {shown} (expected one of {_NAMES})")
     return datatype
+
+
+def is_shape(value: Any) -> bool:
+    """A JSON shape: a list of non-negative integers (booleans are not integers here)."""
+    return isinstance(value, list) and all(
+        isinstance(dim, int) and not isinstance(dim, bool) and dim >= 0 for dim in value
+    )
+
+
+def check_shape(value: Any, where: str) -> tuple[int, ...]:
+    if not is_shape(value):
+        raise BadDataError(f"{where}: 'shape' must be a list of non-negative integers")
+    return tuple(value)
+
+
+def check_parameters(value: Any, where: str) -> dict[str, Any]:
+    """A JSON `parameters` object, as a copy the caller may change; absent is empty."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadDataError(f"{where}: 'parameters' must be a JSON object")
+    return dict(value)
 
 
 def element_count(shape: Sequence[int]) -> int:
