@@ -18,6 +18,7 @@ from seldon_server.codecs.v2_tensors import (
     RequestedOutput,
     bytes_tensor_data,
     check_content_type,
+    check_count,
     check_datatype,
     check_unique,
     content_type,
@@ -128,8 +129,7 @@ def from_contents(contents: Any, datatype: str, shape: tuple[int, ...], where: s
         raise BadDataError(f"{where}: {datatype} values belong in {name}, not in {others}")
     values = getattr(contents, name)
     count = element_count(shape)
-    if len(values) != count:
-        raise BadDataError(f"{where}: {len(values)} values, but the shape holds {count}")
+    check_count(len(values), count, where)
     if datatype == "BYTES":
         return list(values)
     array = _packed_array(contents, name, count) if name in _PACKED else None

@@ -131,6 +131,11 @@ def check_parameters(value: Any, where: str) -> dict[str, Any]:
     return dict(value)
 
 
+def check_count(actual: int, expected: int, where: str) -> None:
+    if actual != expected:
+        raise BadDataError(f"{where}: {actual} values, but the shape holds {expected}")
+
+
 def element_count(shape: Sequence[int]) -> int:
     """How many elements a (checked, non-negative) shape holds, as an exact Python int."""
     return math.prod(shape)

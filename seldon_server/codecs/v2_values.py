@@ -14,6 +14,7 @@ from seldon_server.codecs.v2_tensors import (
     NamedTensor,
     TensorData,
     bytes_tensor_data,
+    check_count,
     datatype_of,
     element_count,
     fits,
@@ -48,7 +49,7 @@ def from_json(
     count = element_count(shape)
     if datatype == "BYTES":
         leaves = _leaves(data)
-        _check_count(len(leaves), count, where)
+        check_count(len(leaves), count, where)
         if not all(isinstance(leaf, str) for leaf in leaves):
             raise BadDataError(f"{where}: BYTES data must be strings")
         return bytes_tensor_data(leaves, shape, kind, where)
@@ -56,13 +57,8 @@ def from_json(
     array = _fast(data, target, where)
     if array is None:
         array = _exact(_leaves(data), target, where)
-    _check_count(array.size, count, where)
+    check_count(array.size, count, where)
     return reshape(array, shape, where)
-
-
-def _check_count(actual: int, expected: int, where: str) -> None:
-    if actual != expected:
-        raise BadDataError(f"{where}: {actual} values, but the shape holds {expected}")
 
 
 def _leaves(data: Any) -> list[Any]:
