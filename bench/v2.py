@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import re
-import signal
 import socket
 import statistics
 import subprocess
@@ -41,7 +40,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from procstat import cpu_seconds, tree  # noqa: E402
-from readiness import wait_ready  # noqa: E402
+from readiness import free_port, pin_tree, stop_group, wait_ready  # noqa: E402
 
 from seldon_server.proto import grpc_predict_v2_pb2 as pb  # noqa: E402
 
@@ -51,6 +50,7 @@ CLI = Path(sys.executable).with_name("seldon-microservice")
 INTEROP = ROOT / ".venv-interop" / "bin"
 GRPC_PATH = "/inference.GRPCInferenceService/ModelInfer"
 CONNECTIONS = 4
+MODEL = "Identity"  # the name every server serves the identity model under
 _WRK = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "{content_type}"
@@ -64,12 +64,6 @@ done = function(summary, latency, requests)
     summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout))
 end
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def values(rows: int, cols: int) -> np.ndarray:
@@ -139,9 +133,7 @@ def start_floor(cpus: set[int] | None, log: Path) -> Served:
         if served.process.poll() is not None:
             raise SystemExit(f"the floor server exited: see {log}")
         time.sleep(0.1)
-    if cpus:
-        for pid in tree(served.process.pid):
-            os.sched_setaffinity(pid, cpus)
+    pin_tree(served.process.pid, cpus)
     return served
 
 
@@ -151,19 +143,8 @@ def _start(command: list[str], cwd: Path, env: dict[str, str], cpus: set[int] | 
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     wait_ready(f"http://127.0.0.1:{http}{ready}", process, log)
-    if cpus:
-        for pid in tree(process.pid):
-            os.sched_setaffinity(pid, cpus)
+    pin_tree(process.pid, cpus)
     return Served(process, http, grpc)
-
-
-def stop(served: Served) -> None:
-    os.killpg(served.process.pid, signal.SIGTERM)
-    try:
-        served.process.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(served.process.pid, signal.SIGKILL)
-        served.process.wait(10)
 
 
 def wrk(port: int, path: str, body: bytes, seconds: int, cpus: set[int] | None,
@@ -210,14 +191,13 @@ def _run(command: list[str], seconds: int, cpus: set[int] | None) -> str:
 def measure(served: Served, cell: dict[str, object], seconds: int,
             cpus: set[int] | None) -> dict[str, float]:  # fmt: skip
     """req/s and server CPU ms/req for one cell (a 1 s warm-up first)."""
-    name = str(cell["model"])
     for warm in (True, False):
         pids = tree(served.process.pid)
         cpu_before = cpu_seconds(pids)
         if cell["transport"] == "grpc":
-            took, done = h2load(served.grpc, cell[name], 1 if warm else seconds, cpus)  # type: ignore[arg-type]
+            took, done = h2load(served.grpc, cell["frame"], 1 if warm else seconds, cpus)  # type: ignore[arg-type]
         else:
-            path = f"/v2/models/{name}/infer"
+            path = f"/v2/models/{MODEL}/infer"
             took, done = wrk(served.http, path, cell["body"], 1 if warm else seconds, cpus,  # type: ignore[arg-type]
                              cell.get("header_length"))  # type: ignore[arg-type]  # fmt: skip
         cpu = cpu_seconds(pids) - cpu_before
@@ -229,19 +209,18 @@ def cells() -> list[dict[str, object]]:
     for label, array in (("1x10", values(1, 10)), ("100x100", values(100, 100))):
         made.append({"cell": f"REST JSON {label}", "transport": "rest", "body": rest_json(array)})
         made.append({"cell": f"gRPC typed {label}", "transport": "grpc",
-                     "identity": grpc_message(array, False, "identity"),
-                     "Identity": grpc_message(array, False, "Identity")})  # fmt: skip
+                     "frame": grpc_message(array, False, MODEL)})  # fmt: skip
     big = values(100, 100)
     body, length = rest_binary(big)
     made.append({"cell": "REST binary 100x100", "transport": "rest", "body": body,
                  "header_length": length, "ours_only": True})  # fmt: skip
     made.append({"cell": "gRPC raw 100x100", "transport": "grpc",
-                 "identity": grpc_message(big, True, "identity"),
-                 "Identity": grpc_message(big, True, "Identity"), "ours_only": True})  # fmt: skip
+                 "frame": grpc_message(big, True, MODEL), "ours_only": True})  # fmt: skip
     return made
 
 
-Rounds = list[dict[str, dict[str, dict[str, float]]]]  # per round: cell -> side -> figures
+Figures = dict[str, dict[str, dict[str, float]]]  # one round: cell -> side -> figures
+Rounds = list[Figures]
 
 
 def main() -> int:
@@ -272,23 +251,25 @@ def main() -> int:
     try:
         for side, start in starts:
             served[side] = start(server_cpus, log)
+        made = cells()
         for number in range(args.rounds):
-            sides = list(served) if number % 2 == 0 else list(reversed(served))
-            rounds.append(run_round(number, served, sides, args.seconds, client_cpus))
+            rounds.append(run_round(number, served, made, args.seconds, client_cpus))
     finally:
         for each in served.values():
-            stop(each)
+            stop_group(each.process)
     return report(rounds, with_mlserver)
 
 
-def run_round(number: int, served: dict[str, Served], sides: list[str], seconds: int,
-              cpus: set[int] | None) -> dict[str, dict[str, dict[str, float]]]:  # fmt: skip
-    figures: dict[str, dict[str, dict[str, float]]] = {}
-    for cell in cells():
+def run_round(number: int, served: dict[str, Served], made: list[dict[str, object]],
+              seconds: int, cpus: set[int] | None) -> Figures:  # fmt: skip
+    """Each cell on every side back to back, the sides' order alternating between rounds."""
+    sides = list(served) if number % 2 == 0 else list(reversed(served))
+    figures: Figures = {}
+    for cell in made:
         for side in sides:
             if side == "mlserver" and cell.get("ours_only"):
                 continue
-            measured = measure(served[side], {**cell, "model": "Identity"}, seconds, cpus)
+            measured = measure(served[side], cell, seconds, cpus)
             figures.setdefault(str(cell["cell"]), {})[side] = measured
             print(f"round {number + 1} {side:8} {cell['cell']:22} {measured['rps']:9.0f} req/s "
                   f"{measured['cpu_ms']:7.3f} CPU ms/req", flush=True)  # fmt: skip
